@@ -1,0 +1,16 @@
+//! `floe-spec`: the pure, IO-free heart of Floe — every type, codec and rule of the
+//! Apache Iceberg table spec v2 that Floe needs.
+//!
+//! - [`types`] and [`schema`]: primitive and nested types with field ids, schemas,
+//!   identifier fields and promotion rules.
+//! - [`values`]: literals with the single-value binary (Appendix D) and JSON forms.
+//!
+//! Nothing here does IO or is async: the catalog, table and server crates build on it.
+
+#[macro_use]
+pub mod error;
+pub mod schema;
+pub mod types;
+pub mod values;
+
+pub use error::{Error, ErrorKind, Result};
