@@ -4,12 +4,19 @@
 //! - [`types`] and [`schema`]: primitive and nested types with field ids, schemas,
 //!   identifier fields and promotion rules.
 //! - [`values`]: literals with the single-value binary (Appendix D) and JSON forms.
+//! - [`transform`], [`partition`], [`sort`]: partition transforms, specs and sort orders.
+//! - [`snapshot`] and [`table_metadata`]: snapshots, refs and the table metadata JSON.
 //!
 //! Nothing here does IO or is async: the catalog, table and server crates build on it.
 
 #[macro_use]
 pub mod error;
+pub mod partition;
 pub mod schema;
+pub mod snapshot;
+pub mod sort;
+pub mod table_metadata;
+pub mod transform;
 pub mod types;
 pub mod values;
 
