@@ -11,6 +11,7 @@
 
 #[macro_use]
 pub mod error;
+pub mod manifest_list;
 pub mod partition;
 pub mod schema;
 pub mod snapshot;
