@@ -1,0 +1,1 @@
+//! Floe's workspace tests: the code lives in the `it` integration test (`tests/it/`).

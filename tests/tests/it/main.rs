@@ -1,0 +1,6 @@
+//! Floe's workspace integration tests, in one test binary. Run them with `scripts/test`,
+//! which sets up PostgreSQL (`FLOE_TEST_POSTGRES_URL`) and the PyIceberg venv
+//! (`FLOE_TEST_PYTHON`) first.
+
+mod python;
+mod python_env;
