@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::transform::Transform;
-use crate::types::{NestedField, StructType, Type};
+use crate::types::{NestedField, PrimitiveType, StructType, Type};
+use crate::values::Datum;
 
 /// Partition field ids start here; the last-partition-id of an unpartitioned table is
 /// one less.
@@ -94,12 +95,84 @@ impl PartitionSpec {
         Ok(StructType::new(fields))
     }
 
+    /// The distinct source column ids of the fields, in field order.
+    pub fn source_ids(&self) -> Vec<i32> {
+        let mut ids: Vec<i32> = Vec::with_capacity(self.fields.len());
+        for f in &self.fields {
+            if !ids.contains(&f.source_id) {
+                ids.push(f.source_id);
+            }
+        }
+        ids
+    }
+
+    /// The relative path of a partition, as Java's `PartitionSpec.partitionToPath`:
+    /// `name=value` per field joined by `/`, where the value is the transform's human
+    /// string ([`Transform::to_human_string`], `null` for null) and both name and value
+    /// are encoded like Java's `URLEncoder` (UTF-8, space as `+`).
+    ///
+    /// `values` is the partition tuple in the spec's field order. Errors name a field
+    /// whose value does not have the type the transform produces (a `day` value may be an
+    /// `int` as well as a `date`), or a tuple of the wrong length.
+    pub fn partition_path(&self, schema: &Schema, values: &[Option<Datum>]) -> Result<String> {
+        if values.len() != self.fields.len() {
+            bail_invalid!(
+                "partition tuple has {} values but spec {} has {} fields",
+                values.len(),
+                self.spec_id,
+                self.fields.len()
+            );
+        }
+        let partition_type = self.partition_type(schema)?;
+        let mut path = String::new();
+        for ((field, value), ty) in self.fields.iter().zip(values).zip(partition_type.fields()) {
+            if let (Some(v), Some(expected)) = (value, ty.field_type.as_primitive()) {
+                let actual = v.data_type();
+                let day_as_int = field.transform == Transform::Day && actual == PrimitiveType::Int;
+                if field.transform != Transform::Void && actual != *expected && !day_as_int {
+                    bail_invalid!(
+                        "partition field `{}` ({}) expects a value of type {expected}, got {v} of type {actual}",
+                        field.name,
+                        field.transform
+                    );
+                }
+            }
+            if !path.is_empty() {
+                path.push('/');
+            }
+            url_encode_into(&mut path, &field.name);
+            path.push('=');
+            url_encode_into(&mut path, &field.transform.to_human_string(value.as_ref()));
+        }
+        Ok(path)
+    }
+
     /// Whether the two specs partition the same way (same fields, ignoring spec ids).
     pub fn is_equivalent(&self, other: &PartitionSpec) -> bool {
         self.fields.len() == other.fields.len()
             && self.fields.iter().zip(&other.fields).all(|(a, b)| {
                 a.source_id == b.source_id && a.transform == b.transform && a.name == b.name
             })
+    }
+}
+
+/// Appends `s` encoded as Java's `URLEncoder.encode(s, UTF_8)` does: ASCII letters,
+/// digits and `.-*_` stay, space becomes `+`, every other byte of the UTF-8 form becomes
+/// `%XY` (upper-case hex).
+fn url_encode_into(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in s.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            }
+        }
     }
 }
 
