@@ -221,3 +221,168 @@ impl From<PartitionSpec> for UnboundPartitionSpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn schema() -> Schema {
+        let p = |t: PrimitiveType| Type::Primitive(t);
+        Schema::builder()
+            .with_fields([
+                NestedField::optional(1, "id", p(PrimitiveType::Long)),
+                NestedField::optional(2, "ts", p(PrimitiveType::Timestamp)),
+                NestedField::optional(3, "s", p(PrimitiveType::String)),
+                NestedField::optional(4, "b", p(PrimitiveType::Binary)),
+            ])
+            .build()
+            .unwrap()
+    }
+
+    fn field(source_id: i32, field_id: i32, transform: Transform, name: &str) -> PartitionField {
+        PartitionField {
+            source_id,
+            field_id,
+            name: name.to_owned(),
+            transform,
+        }
+    }
+
+    fn spec() -> PartitionSpec {
+        PartitionSpec {
+            spec_id: 3,
+            fields: vec![
+                field(1, 1000, Transform::Bucket(16), "id_bucket"),
+                field(2, 1001, Transform::Hour, "ts hour"),
+                field(3, 1002, Transform::Identity, "s"),
+                field(3, 1003, Transform::Truncate(2), "s_trunc"),
+                field(4, 1004, Transform::Identity, "b"),
+                field(2, 1005, Transform::Day, "ts_day"),
+            ],
+        }
+    }
+
+    /// The same spec and tuple through PyIceberg 0.12.0's `partition_to_path` gives
+    /// `…/s=a+b%2Fc%3Dd%3F%C3%A9%2B%25%2A~-_.%21/…`: Python's `quote_plus` keeps `~` and
+    /// encodes `*`, Java's `URLEncoder` (followed here) does the opposite.
+    #[test]
+    fn partition_path_like_java() {
+        let values = vec![
+            Some(Datum::Int(5)),
+            Some(Datum::Int(419_686)),
+            Some(Datum::String("a b/c=d?é+%*~-_.!".into())),
+            Some(Datum::String("a ".into())),
+            Some(Datum::Binary(vec![0xfb, 0xff])),
+            Some(Datum::Date(17_486)),
+        ];
+        assert_eq!(
+            spec().partition_path(&schema(), &values).unwrap(),
+            "id_bucket=5/ts+hour=2017-11-16-22/s=a+b%2Fc%3Dd%3F%C3%A9%2B%25*%7E-_.%21/\
+             s_trunc=a+/b=%2B%2F8%3D/ts_day=2017-11-16"
+        );
+        assert_eq!(
+            spec()
+                .partition_path(&schema(), &[None, None, None, None, None, None])
+                .unwrap(),
+            "id_bucket=null/ts+hour=null/s=null/s_trunc=null/b=null/ts_day=null"
+        );
+        // A day may also arrive as an int.
+        let mut as_int = values.clone();
+        as_int[5] = Some(Datum::Int(-1));
+        assert!(
+            spec()
+                .partition_path(&schema(), &as_int)
+                .unwrap()
+                .ends_with("/ts_day=1969-12-31")
+        );
+        assert_eq!(
+            PartitionSpec::unpartitioned()
+                .partition_path(&schema(), &[])
+                .unwrap(),
+            ""
+        );
+    }
+
+    #[test]
+    fn partition_path_from_applied_transforms() {
+        let s = schema();
+        let spec = spec();
+        let row = [
+            Datum::Long(34),
+            Datum::Timestamp(1_510_871_468_000_000),
+            Datum::String("iceberg".into()),
+            Datum::String("iceberg".into()),
+            Datum::Binary(vec![1, 2, 3]),
+            Datum::Timestamp(1_510_871_468_000_000),
+        ];
+        let tuple: Vec<Option<Datum>> = spec
+            .fields
+            .iter()
+            .zip(&row)
+            .map(|(f, v)| f.transform.apply(v).unwrap())
+            .collect();
+        assert_eq!(
+            spec.partition_path(&s, &tuple).unwrap(),
+            "id_bucket=3/ts+hour=2017-11-16-22/s=iceberg/s_trunc=ic/b=AQID/ts_day=2017-11-16"
+        );
+    }
+
+    #[test]
+    fn partition_path_rejects_bad_tuples() {
+        let s = schema();
+        let err = spec().partition_path(&s, &[None]).unwrap_err();
+        assert!(err.message().contains("1 values") && err.message().contains("6 fields"));
+        let mut values = vec![None; 6];
+        values[0] = Some(Datum::Long(5));
+        let err = spec().partition_path(&s, &values).unwrap_err();
+        assert!(
+            err.message().contains("id_bucket") && err.message().contains("long"),
+            "{err}"
+        );
+        let mut values = vec![None; 6];
+        values[2] = Some(Datum::Int(1));
+        assert!(spec().partition_path(&s, &values).is_err());
+        let missing = PartitionSpec {
+            spec_id: 1,
+            fields: vec![field(9, 1000, Transform::Identity, "gone")],
+        };
+        assert!(missing.partition_path(&s, &[None]).is_err());
+    }
+
+    #[test]
+    fn source_ids_are_distinct_in_field_order() {
+        assert_eq!(spec().source_ids(), vec![1, 2, 3, 4]);
+        assert!(PartitionSpec::unpartitioned().source_ids().is_empty());
+    }
+
+    /// Decodes `application/x-www-form-urlencoded` text (the inverse of Java's encoder).
+    fn url_decode(s: &str) -> Option<String> {
+        let mut out = Vec::new();
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = s.get(i + 1..i + 3)?;
+                    out.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).ok()
+    }
+
+    proptest! {
+        #[test]
+        fn url_encoding_round_trips(s in ".{0,30}") {
+            let mut encoded = String::new();
+            url_encode_into(&mut encoded, &s);
+            prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b".-*_+%".contains(&b)));
+            prop_assert_eq!(url_decode(&encoded), Some(s));
+        }
+    }
+}
