@@ -304,6 +304,80 @@ mod tests {
         );
     }
 
+    /// apache/iceberg `api/src/test/java/org/apache/iceberg/TestPartitionPaths.java`.
+    #[test]
+    fn partition_path_java_tests() {
+        let p = |t: PrimitiveType| Type::Primitive(t);
+        let schema = Schema::builder()
+            .with_fields([
+                NestedField::required(1, "id", p(PrimitiveType::Int)),
+                NestedField::optional(2, "data", p(PrimitiveType::String)),
+                NestedField::optional(3, "ts", p(PrimitiveType::Timestamp)),
+                NestedField::optional(4, "\"esc\"#1", p(PrimitiveType::String)),
+                NestedField::optional(5, "ts_ns", p(PrimitiveType::TimestamptzNs)),
+            ])
+            .build()
+            .unwrap();
+        let spec = PartitionSpec {
+            spec_id: 0,
+            fields: vec![
+                field(3, 1000, Transform::Hour, "ts_hour"),
+                field(1, 1001, Transform::Bucket(10), "id_bucket"),
+            ],
+        };
+        let ts = Datum::from_json(
+            &serde_json::json!("2017-12-01T10:12:55.038194"),
+            &PrimitiveType::Timestamp,
+        )
+        .unwrap();
+        let bucket = Transform::Bucket(10).apply(&Datum::Int(1)).unwrap();
+        // 1392991556 % 10 (spec Appendix B: hash(1) = 1392991556).
+        let expected = "ts_hour=2017-12-01-10/id_bucket=6";
+        let values = [Transform::Hour.apply(&ts).unwrap(), bucket.clone()];
+        assert_eq!(spec.partition_path(&schema, &values).unwrap(), expected);
+
+        let tz_spec = PartitionSpec {
+            spec_id: 0,
+            fields: vec![
+                field(5, 1000, Transform::Hour, "ts_hour"),
+                field(1, 1001, Transform::Bucket(10), "id_bucket"),
+            ],
+        };
+        let ts_ns = Datum::from_json(
+            &serde_json::json!("2017-12-01T10:12:55.038194789-08:00"),
+            &PrimitiveType::TimestamptzNs,
+        )
+        .unwrap();
+        let values = [Transform::Hour.apply(&ts_ns).unwrap(), bucket];
+        assert_eq!(
+            tz_spec.partition_path(&schema, &values).unwrap(),
+            "ts_hour=2017-12-01-18/id_bucket=6"
+        );
+
+        let escaped = PartitionSpec {
+            spec_id: 0,
+            fields: vec![
+                field(2, 1000, Transform::Identity, "data"),
+                field(2, 1001, Transform::Truncate(10), "data_trunc"),
+            ],
+        };
+        let v = Some(Datum::String("a/b/c/d".into()));
+        assert_eq!(
+            escaped
+                .partition_path(&schema, &[v.clone(), v.clone()])
+                .unwrap(),
+            "data=a%2Fb%2Fc%2Fd/data_trunc=a%2Fb%2Fc%2Fd"
+        );
+        let esc_name = PartitionSpec {
+            spec_id: 0,
+            fields: vec![field(4, 1000, Transform::Identity, "\"esc\"#1")],
+        };
+        assert_eq!(
+            esc_name.partition_path(&schema, &[v]).unwrap(),
+            "%22esc%22%231=a%2Fb%2Fc%2Fd"
+        );
+    }
+
     #[test]
     fn partition_path_from_applied_transforms() {
         let s = schema();
