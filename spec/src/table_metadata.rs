@@ -1,7 +1,9 @@
 //! Table metadata: the JSON document a catalog row points to.
 //!
-//! [`TableMetadata`] is the clean domain type; it is read from v1, v2 and v3 JSON and
-//! written as v2 (or v3 for v3 tables).
+//! [`TableMetadata`] is the clean domain type; it is read from v1, v2 and v3 JSON
+//! ([`TableMetadata::from_json_slice`], plain or gzip-compressed) and written in the
+//! table's own format version ([`TableMetadata::to_json_vec`]). The codec lives in the
+//! private `json` submodule; its rules are listed there and on those functions.
 
 use std::collections::HashMap;
 
@@ -12,6 +14,10 @@ use crate::partition::PartitionSpecRef;
 use crate::schema::SchemaRef;
 use crate::snapshot::{MAIN_BRANCH, SnapshotRef, SnapshotReference};
 use crate::sort::SortOrderRef;
+
+mod json;
+
+pub use json::{IGNORED_FIELDS, MAX_DECOMPRESSED_METADATA_BYTES};
 
 /// Table format versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -400,5 +406,62 @@ impl TableMetadata {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+impl TableMetadata {
+    /// A small valid table for tests in any module: schema 0 (`1: id long required`,
+    /// `2: data string`), spec 0 bucketing `id` into 16 (field 1000), the unsorted order,
+    /// no snapshots, location `s3://bucket/db/table`, and `next-row-id` 0 in v3.
+    pub(crate) fn for_tests(format_version: FormatVersion) -> TableMetadata {
+        use crate::partition::{PartitionField, PartitionSpec};
+        use crate::schema::Schema;
+        use crate::sort::SortOrder;
+        use crate::transform::Transform;
+        use crate::types::{NestedField, PrimitiveType};
+        use std::sync::Arc;
+
+        let schema = Schema::builder()
+            .with_schema_id(0)
+            .with_fields(vec![
+                NestedField::required(1, "id", PrimitiveType::Long.into()),
+                NestedField::optional(2, "data", PrimitiveType::String.into()),
+            ])
+            .build()
+            .unwrap();
+        let spec = PartitionSpec {
+            spec_id: 0,
+            fields: vec![PartitionField {
+                source_id: 1,
+                field_id: 1000,
+                name: "id_bucket".into(),
+                transform: Transform::Bucket(16),
+            }],
+        };
+        TableMetadata {
+            format_version,
+            table_uuid: Uuid::from_u128(0x9c12_d441_03fe_4693_9a96_a070_5ddf_69c1),
+            location: "s3://bucket/db/table".into(),
+            last_sequence_number: 0,
+            last_updated_ms: 1_700_000_000_000,
+            last_column_id: 2,
+            schemas: HashMap::from([(0, Arc::new(schema))]),
+            current_schema_id: 0,
+            partition_specs: HashMap::from([(0, Arc::new(spec))]),
+            default_spec_id: 0,
+            last_partition_id: 1000,
+            properties: HashMap::new(),
+            current_snapshot_id: None,
+            snapshots: HashMap::new(),
+            snapshot_log: Vec::new(),
+            metadata_log: Vec::new(),
+            sort_orders: HashMap::from([(0, Arc::new(SortOrder::unsorted()))]),
+            default_sort_order_id: 0,
+            refs: HashMap::new(),
+            statistics: Vec::new(),
+            partition_statistics: Vec::new(),
+            next_row_id: (format_version >= FormatVersion::V3).then_some(0),
+        }
     }
 }
