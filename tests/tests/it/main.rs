@@ -4,3 +4,4 @@
 
 mod python;
 mod python_env;
+mod spec_interop;
