@@ -131,19 +131,30 @@ impl BoundPredicate {
         p
     }
 
-    /// Whether a row whose column value is `value` (`None` = null) matches.
-    ///
-    /// Comparisons, `in` and `starts-with` are false for null and NaN values, and
-    /// their negations true.
+    /// Whether a row whose column value is `value` (`None` = null) matches: `true`
+    /// only if [`BoundPredicate::test_three_valued`] is `Some(true)`.
     pub fn test(&self, value: Option<&Datum>) -> bool {
+        self.test_three_valued(value) == Some(true)
+    }
+
+    /// The predicate's truth value for a column value (`None` = null), in SQL's
+    /// three-valued logic (`None` = unknown):
+    /// - `<`, `<=`, `>`, `>=` are unknown for null and NaN values;
+    /// - `=`, `in`, `starts-with` are false for null and NaN values, and their
+    ///   negations `!=`, `not-in`, `not-starts-with` true;
+    /// - `is-null`, `not-null`, `is-nan`, `not-nan` are never unknown.
+    ///
+    /// With these rules [`BoundPredicate::negate`] is the exact logical negation, and
+    /// the metrics and manifest evaluators (which follow Java's) are sound.
+    pub fn test_three_valued(&self, value: Option<&Datum>) -> Option<bool> {
         match self {
-            BoundPredicate::Unary { op, .. } => match op {
+            BoundPredicate::Unary { op, .. } => Some(match op {
                 Op::IsNull => value.is_none(),
                 Op::NotNull => value.is_some(),
                 Op::IsNan => value.is_some_and(Datum::is_nan),
                 Op::NotNan => !value.is_some_and(Datum::is_nan),
                 _ => false,
-            },
+            }),
             BoundPredicate::Literal { op, literal, .. } => {
                 let cmp = value.and_then(|v| compare(v, literal));
                 let starts = || match (value, literal) {
@@ -151,31 +162,30 @@ impl BoundPredicate {
                     _ => false,
                 };
                 match op {
-                    Op::LessThan => cmp == Some(Ordering::Less),
-                    Op::LessThanOrEq => matches!(cmp, Some(Ordering::Less | Ordering::Equal)),
-                    Op::GreaterThan => cmp == Some(Ordering::Greater),
-                    Op::GreaterThanOrEq => {
-                        matches!(cmp, Some(Ordering::Greater | Ordering::Equal))
-                    }
-                    Op::Eq => cmp == Some(Ordering::Equal),
-                    Op::NotEq => cmp != Some(Ordering::Equal),
-                    Op::StartsWith => starts(),
-                    Op::NotStartsWith => !starts(),
-                    _ => false,
+                    Op::LessThan => cmp.map(Ordering::is_lt),
+                    Op::LessThanOrEq => cmp.map(Ordering::is_le),
+                    Op::GreaterThan => cmp.map(Ordering::is_gt),
+                    Op::GreaterThanOrEq => cmp.map(Ordering::is_ge),
+                    Op::Eq => Some(cmp == Some(Ordering::Equal)),
+                    Op::NotEq => Some(cmp != Some(Ordering::Equal)),
+                    Op::StartsWith => Some(starts()),
+                    Op::NotStartsWith => Some(!starts()),
+                    _ => Some(false),
                 }
             }
             BoundPredicate::Set { op, literals, .. } => {
                 let found = value.is_some_and(|v| {
-                    literals.contains(v)
-                        || literals
-                            .iter()
-                            .any(|l| compare(v, l) == Some(Ordering::Equal))
+                    !v.is_nan()
+                        && (literals.contains(v)
+                            || literals
+                                .iter()
+                                .any(|l| compare(v, l) == Some(Ordering::Equal)))
                 });
-                match op {
+                Some(match op {
                     Op::In => found,
                     Op::NotIn => !found,
                     _ => false,
-                }
+                })
             }
         }
     }
@@ -290,24 +300,61 @@ impl BoundExpression {
         }
     }
 
-    /// Whether the row matches; `row(field_id)` gives the row's value of a column
-    /// (`None` for null).
+    /// Evaluates the tree in SQL's three-valued logic (`None` = unknown) with `leaf`
+    /// giving each predicate's truth value.
+    pub fn visit_three_valued(
+        &self,
+        leaf: &mut dyn FnMut(&BoundPredicate) -> Option<bool>,
+    ) -> Option<bool> {
+        match self {
+            BoundExpression::True => Some(true),
+            BoundExpression::False => Some(false),
+            BoundExpression::And(l, r) => match l.visit_three_valued(leaf) {
+                Some(false) => Some(false),
+                left => match (left, r.visit_three_valued(leaf)) {
+                    (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                },
+            },
+            BoundExpression::Or(l, r) => match l.visit_three_valued(leaf) {
+                Some(true) => Some(true),
+                left => match (left, r.visit_three_valued(leaf)) {
+                    (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                },
+            },
+            BoundExpression::Not(e) => e.visit_three_valued(leaf).map(|b| !b),
+            BoundExpression::Predicate(p) => leaf(p),
+        }
+    }
+
+    /// The filter's truth value for a row, in SQL's three-valued logic (`None` =
+    /// unknown, e.g. `NOT (x < 5)` for a null `x`); `row(field_id)` gives the row's
+    /// value of a column (`None` for null).
+    pub fn eval_three_valued(&self, row: &dyn Fn(i32) -> Option<Datum>) -> Option<bool> {
+        self.visit_three_valued(&mut |p| p.test_three_valued(row(p.term().field_id()).as_ref()))
+    }
+
+    /// Whether the row matches (the filter is true, not false or unknown);
+    /// `row(field_id)` gives the row's value of a column (`None` for null).
     pub fn eval(&self, row: &dyn Fn(i32) -> Option<Datum>) -> bool {
-        self.visit(&mut |p| p.test(row(p.term().field_id()).as_ref()))
+        self.eval_three_valued(row) == Some(true)
     }
 
     /// Whether a flat tuple matches, such as a partition tuple in partition-spec field
     /// order with the filter bound to the spec's partition type: the value of a
     /// column is `tuple[accessor[0]]`. Values missing from the tuple are null.
     pub fn eval_tuple(&self, tuple: &[Option<Datum>]) -> bool {
-        self.visit(&mut |p| {
+        self.visit_three_valued(&mut |p| {
             let term = p.term();
             let value = match term.accessor.as_slice() {
                 [pos] => tuple.get(*pos).and_then(Option::as_ref),
                 _ => None,
             };
-            p.test(value)
-        })
+            p.test_three_valued(value)
+        }) == Some(true)
     }
 }
 
@@ -933,6 +980,20 @@ mod tests {
                 .eval(&d(Some(2.0)))
         );
         assert!(bind(&Reference::new("d").is_null()).eval(&d(None)));
+        // Ordering comparisons are unknown for null and NaN, so their NOT is too.
+        let not_lt = bind(&!Reference::new("d").less_than(Datum::Double(1.0)));
+        assert!(!not_lt.eval(&d(None)));
+        assert!(!not_lt.eval(&d(nan)));
+        assert!(not_lt.eval(&d(Some(2.0))));
+        assert_eq!(not_lt.eval_three_valued(&d(nan)), None);
+        let not_eq = bind(&!Reference::new("d").equal_to(Datum::Double(1.0)));
+        assert!(not_eq.eval(&d(None)));
+        assert!(not_eq.eval(&d(nan)));
+        // Kleene logic: unknown OR true is true, unknown AND false is false.
+        let lt = Reference::new("d").less_than(Datum::Double(1.0));
+        assert!(bind(&lt.clone().or(Reference::new("d").is_null())).eval(&d(None)));
+        let and = bind(&lt.and(Reference::new("d").not_null()));
+        assert_eq!(and.eval_three_valued(&d(None)), Some(false));
     }
 
     #[test]
@@ -986,6 +1047,10 @@ mod tests {
                 };
                 assert_eq!(b.eval(&row), r.eval(&row));
                 assert_eq!(b.eval(&row), !b.negate().eval(&row));
+                assert_eq!(
+                    b.eval_three_valued(&row),
+                    b.negate().eval_three_valued(&row).map(|x| !x)
+                );
             }
         }
     }

@@ -168,3 +168,176 @@ fn may_match(p: &BoundPredicate, s: &FieldSummary) -> bool {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::Reference;
+    use crate::types::{NestedField, PrimitiveType as P, Type};
+
+    fn partition_type() -> StructType {
+        let f = |id, name: &str, t| NestedField::optional(id, name, Type::Primitive(t));
+        StructType::new(vec![
+            f(1000, "id", P::Int),
+            f(1001, "all_nulls", P::String),
+            f(1002, "some_nulls", P::String),
+            f(1003, "no_nulls", P::String),
+            f(1004, "float", P::Float),
+            f(1005, "all_nulls_double", P::Double),
+            f(1006, "nan_only", P::Double),
+            f(1007, "const", P::Int),
+            f(1008, "no_nan_info", P::Double),
+        ])
+    }
+
+    fn summary(
+        contains_null: bool,
+        contains_nan: Option<bool>,
+        bounds: Option<(Datum, Datum)>,
+    ) -> FieldSummary {
+        let (lower_bound, upper_bound) = bounds.map_or((None, None), |(l, u)| (Some(l), Some(u)));
+        FieldSummary {
+            contains_null,
+            contains_nan,
+            lower_bound,
+            upper_bound,
+        }
+    }
+
+    fn s(v: &str) -> Datum {
+        Datum::String(v.into())
+    }
+
+    fn i(v: i32) -> Datum {
+        Datum::Int(v)
+    }
+
+    fn summaries() -> Vec<FieldSummary> {
+        vec![
+            summary(false, None, Some((i(30), i(79)))),
+            summary(true, None, None),
+            summary(true, None, Some((s("a"), s("z")))),
+            summary(false, None, Some((s("abc"), s("abd")))),
+            summary(
+                false,
+                Some(true),
+                Some((Datum::Float(0.0), Datum::Float(20.0))),
+            ),
+            summary(true, Some(false), None),
+            summary(false, Some(true), None),
+            summary(false, None, Some((i(7), i(7)))),
+            summary(false, None, Some((Datum::Double(1.0), Datum::Double(1.0)))),
+        ]
+    }
+
+    fn eval(e: &Expression) -> bool {
+        ManifestEvaluator::for_partition_filter(e, &partition_type(), true)
+            .unwrap()
+            .eval(&summaries())
+    }
+
+    #[test]
+    fn manifest_cases() {
+        let r = Reference::new;
+        let many: Vec<Datum> = (100..400).map(i).collect();
+        let cases: Vec<(Expression, bool, &str)> = vec![
+            (r("all_nulls").not_null(), false, "all nulls: not null"),
+            (r("all_nulls").is_null(), true, "all nulls: is null"),
+            (r("all_nulls").less_than(s("a")), false, "all nulls: lt"),
+            (r("all_nulls").greater_than(s("a")), false, "all nulls: gt"),
+            (r("all_nulls").equal_to(s("a")), false, "all nulls: eq"),
+            (
+                r("all_nulls").starts_with("a"),
+                false,
+                "all nulls: starts with",
+            ),
+            (
+                r("all_nulls").is_in([s("a"), s("b")]),
+                false,
+                "all nulls: in",
+            ),
+            (
+                r("all_nulls").not_equal_to(s("a")),
+                true,
+                "all nulls: not eq",
+            ),
+            (r("some_nulls").not_null(), true, "some nulls: not null"),
+            (
+                r("some_nulls").not_starts_with("a"),
+                true,
+                "nulls: not starts with",
+            ),
+            (r("no_nulls").is_null(), false, "no nulls: is null"),
+            (r("no_nulls").starts_with("ab"), true, "starts with"),
+            (r("no_nulls").starts_with("abd"), true, "starts with upper"),
+            (r("no_nulls").starts_with("abe"), false, "starts with above"),
+            (r("no_nulls").starts_with("aa"), false, "starts with below"),
+            (
+                r("no_nulls").not_starts_with("ab"),
+                false,
+                "all start with ab",
+            ),
+            (
+                r("no_nulls").not_starts_with("abc"),
+                true,
+                "upper does not start with abc",
+            ),
+            (r("id").less_than(i(30)), false, "lt lower"),
+            (r("id").less_than(i(31)), true, "lt above lower"),
+            (r("id").less_than_or_eq(i(29)), false, "lt-eq below lower"),
+            (r("id").greater_than(i(79)), false, "gt upper"),
+            (r("id").greater_than_or_eq(i(79)), true, "gt-eq upper"),
+            (r("id").equal_to(i(80)), false, "eq above"),
+            (r("id").equal_to(i(50)), true, "eq inside"),
+            (r("id").is_in([i(1), i(2)]), false, "in below"),
+            (r("id").is_in([i(1), i(50)]), true, "in inside"),
+            (r("id").is_in(many), true, "in over the limit"),
+            (r("id").is_not_in([i(30), i(31)]), true, "not in range"),
+            (!r("id").less_than(i(30)), true, "not lt"),
+            (!r("id").greater_than_or_eq(i(30)), false, "not gt-eq"),
+            (r("float").is_nan(), true, "float: is nan"),
+            (r("all_nulls_double").is_nan(), false, "no NaN: is nan"),
+            (
+                r("all_nulls_double").not_null(),
+                false,
+                "all null double: not null",
+            ),
+            (r("nan_only").not_nan(), false, "NaN only: not nan"),
+            (r("nan_only").not_null(), true, "NaN only: not null"),
+            (
+                r("nan_only").less_than(Datum::Double(1.0)),
+                false,
+                "NaN only: lt",
+            ),
+            (r("const").not_equal_to(i(7)), false, "unique: not eq"),
+            (r("const").not_equal_to(i(8)), true, "unique: not eq other"),
+            (r("const").is_not_in([i(7), i(9)]), false, "unique: not in"),
+            (
+                r("no_nan_info").not_equal_to(Datum::Double(1.0)),
+                true,
+                "unique double without NaN info",
+            ),
+            (
+                r("id").less_than(i(30)).or(r("const").equal_to(i(7))),
+                true,
+                "or",
+            ),
+        ];
+        for (e, expected, what) in &cases {
+            assert_eq!(eval(e), *expected, "{what}: {e}");
+        }
+        // A missing summary never excludes the manifest.
+        let m = ManifestEvaluator::for_partition_filter(
+            &r("id").equal_to(i(1)),
+            &partition_type(),
+            true,
+        )
+        .unwrap();
+        assert!(m.eval(&[]));
+        assert!(!m.eval(&summaries()));
+        let e =
+            ManifestEvaluator::for_partition_filter(&r("nope").is_null(), &partition_type(), true)
+                .unwrap_err();
+        assert!(e.to_string().contains("`nope`"), "{e}");
+    }
+}

@@ -12,9 +12,11 @@
 //!   a data file's column statistics; [`ManifestEvaluator`] tests a manifest's partition
 //!   summaries.
 //!
-//! Null and NaN semantics are SQL's: a comparison with a null or NaN value is false
-//! (so its negation, such as `not-eq` or `not-in`, is true), `is-nan` / `not-nan`
-//! test for NaN, and NaN is not a valid literal (use `is-nan`).
+//! Null and NaN semantics are Iceberg's (what Java's metrics evaluators assume), in
+//! SQL's three-valued logic: `<`, `<=`, `>`, `>=` are unknown for a null or NaN value;
+//! `=`, `in` and `starts-with` are false for them and `!=`, `not-in` and
+//! `not-starts-with` true; NaN is not a valid literal (use `is-nan`). A row matches
+//! when the filter is true (see [`BoundPredicate::test_three_valued`]).
 //!
 //! ```
 //! use floe_spec::expr::{Expression, Reference};
@@ -45,6 +47,8 @@ mod json;
 mod manifest_eval;
 mod metrics_eval;
 mod predicate;
+#[cfg(test)]
+mod soundness_tests;
 
 use std::fmt;
 

@@ -90,8 +90,8 @@ impl PredicateOperator {
         Self::ALL.into_iter().find(|op| op.as_str() == norm)
     }
 
-    /// The operator matching exactly the rows this one does not (for non-null,
-    /// non-NaN values and, by the SQL semantics used here, for all rows).
+    /// The negated operator: `NOT (x op v)` is `x op.negate() v` in the three-valued
+    /// logic of [`BoundPredicate::test_three_valued`](super::BoundPredicate::test_three_valued).
     #[must_use]
     pub fn negate(self) -> Self {
         match self {
