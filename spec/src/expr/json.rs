@@ -46,6 +46,14 @@ impl Expression {
     }
 
     /// Reads the REST JSON form; errors name the unknown `type` or missing key.
+    ///
+    /// Accepted: `true` / `false` (also `{"type": "true"}`, `{"type": "literal",
+    /// "value": true}`); `{"type": "and" | "or", "left", "right"}`; `{"type": "not",
+    /// "child"}`; predicates `{"type": <op>, "term": <term>, "value": <literal>}` or
+    /// `"values": [..]` (or the `child` / `left` / `right` operand form), where a term
+    /// is a column name, `{"type": "reference", "name" | "term" | "id"}` or
+    /// `{"type": "transform", "transform": "bucket[16]", "term": "id"}`, and a literal
+    /// a JSON value or `{"type": "literal", "value", "data-type"?}`.
     pub fn from_json(v: &Value) -> Result<Expression> {
         match v {
             Value::Bool(true) => Ok(Expression::True),

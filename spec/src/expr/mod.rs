@@ -3,7 +3,7 @@
 //!
 //! - [`Expression`] is an unbound filter over column *names*, built with [`Reference`]
 //!   (`Reference::new("id").less_than(Datum::Long(5))`) or read from the REST JSON form
-//!   ([`Expression::from_json`], see [`json`](self::json) for the shapes).
+//!   ([`Expression::from_json`], which documents the shapes).
 //! - [`Expression::bind`] resolves names against a [`Schema`](crate::schema::Schema),
 //!   converts literals to the column types ([`Datum::cast_to`](crate::values::Datum)),
 //!   rejects type-invalid predicates and simplifies, giving a [`BoundExpression`].
