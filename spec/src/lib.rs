@@ -6,11 +6,14 @@
 //! - [`values`]: literals with the single-value binary (Appendix D) and JSON forms.
 //! - [`transform`], [`partition`], [`sort`]: partition transforms, specs and sort orders.
 //! - [`snapshot`] and [`table_metadata`]: snapshots, refs and the table metadata JSON.
+//! - [`expr`]: row filters — unbound and bound expressions, their REST JSON form, and
+//!   the row, metrics and manifest evaluators used by scan planning.
 //!
 //! Nothing here does IO or is async: the catalog, table and server crates build on it.
 
 #[macro_use]
 pub mod error;
+pub mod expr;
 pub mod manifest_list;
 pub mod partition;
 pub mod schema;
