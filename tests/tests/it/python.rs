@@ -135,3 +135,14 @@ fn truncate(s: &str, max: usize) -> &str {
     }
     &s[..end]
 }
+
+/// The `expected.json` the PyIceberg fixture wrote: what PyIceberg itself reports about
+/// the table it made.
+pub fn fixture_expected() -> serde_json::Value {
+    let path = pyiceberg_fixture().join("expected.json");
+    assert!(path.is_file(), "{} was not written", path.display());
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+}

@@ -5,16 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::python::{local_path, pyiceberg_fixture, run_script};
-
-fn expected() -> Value {
-    let path = pyiceberg_fixture().join("expected.json");
-    assert!(path.is_file(), "{} was not written", path.display());
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
-}
+use crate::python::{fixture_expected as expected, local_path, run_script};
 
 #[test]
 fn pyiceberg_fixture_writes_expected_json() {

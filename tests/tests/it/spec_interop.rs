@@ -7,14 +7,7 @@ use std::ffi::OsStr;
 use floe_spec::table_metadata::TableMetadata;
 use serde_json::Value;
 
-use crate::python::{local_path, pyiceberg_fixture, run_script};
-
-fn expected() -> Value {
-    let path = pyiceberg_fixture().join("expected.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
+use crate::python::{fixture_expected as expected, local_path, pyiceberg_fixture, run_script};
 
 fn read_metadata(location: &str) -> TableMetadata {
     let bytes = std::fs::read(local_path(location))
@@ -54,7 +47,10 @@ fn floe_parses_every_pyiceberg_metadata_file() {
 
     let m = read_metadata(expected["metadata_location"].as_str().unwrap());
     assert_eq!(m.format_version().number(), 2);
-    assert_eq!(m.table_uuid().to_string(), expected["table_uuid"].as_str().unwrap());
+    assert_eq!(
+        m.table_uuid().to_string(),
+        expected["table_uuid"].as_str().unwrap()
+    );
     assert_eq!(m.location(), expected["location"].as_str().unwrap());
     assert_eq!(
         m.last_sequence_number(),
@@ -68,7 +64,10 @@ fn floe_parses_every_pyiceberg_metadata_file() {
         i64::from(m.last_partition_id()),
         expected["last_partition_id"].as_i64().unwrap()
     );
-    assert_eq!(m.current_snapshot_id(), as_i64(&expected["current_snapshot_id"]));
+    assert_eq!(
+        m.current_snapshot_id(),
+        as_i64(&expected["current_snapshot_id"])
+    );
 
     // Schemas: Floe's JSON of each schema equals PyIceberg's.
     let schemas = expected["schemas"].as_array().unwrap();
@@ -95,7 +94,10 @@ fn floe_parses_every_pyiceberg_metadata_file() {
         assert_eq!(ours.sequence_number, s["sequence_number"].as_i64().unwrap());
         assert_eq!(ours.timestamp_ms, s["timestamp_ms"].as_i64().unwrap());
         assert_eq!(ours.manifest_list, s["manifest_list"].as_str().unwrap());
-        assert_eq!(ours.summary.operation.as_str(), s["operation"].as_str().unwrap());
+        assert_eq!(
+            ours.summary.operation.as_str(),
+            s["operation"].as_str().unwrap()
+        );
         let summary: HashMap<String, String> =
             serde_json::from_value(s["summary"].clone()).unwrap();
         for (k, v) in &summary {
@@ -112,7 +114,10 @@ fn floe_parses_every_pyiceberg_metadata_file() {
     let log = expected["metadata_log"].as_array().unwrap();
     assert_eq!(m.metadata_log().len(), log.len());
     for (ours, theirs) in m.metadata_log().iter().zip(log) {
-        assert_eq!(ours.metadata_file, theirs["metadata-file"].as_str().unwrap());
+        assert_eq!(
+            ours.metadata_file,
+            theirs["metadata-file"].as_str().unwrap()
+        );
         assert_eq!(ours.timestamp_ms, theirs["timestamp-ms"].as_i64().unwrap());
     }
 }
