@@ -60,6 +60,11 @@ pub struct TableMetadataBuilder {
     last_added_schema_id: Option<i32>,
     last_added_spec_id: Option<i32>,
     last_added_order_id: Option<i64>,
+    /// Ids whose addition was recorded: only those may be recorded as `-1`, so that
+    /// the recorded changes replay to the same result.
+    recorded_schema_ids: HashSet<i32>,
+    recorded_spec_ids: HashSet<i32>,
+    recorded_order_ids: HashSet<i64>,
     added_snapshot_ids: HashSet<i64>,
     removed_snapshots: bool,
 }
@@ -76,6 +81,9 @@ impl From<&TableMetadata> for TableMetadataBuilder {
             last_added_schema_id: None,
             last_added_spec_id: None,
             last_added_order_id: None,
+            recorded_schema_ids: HashSet::new(),
+            recorded_spec_ids: HashSet::new(),
+            recorded_order_ids: HashSet::new(),
             added_snapshot_ids: HashSet::new(),
             removed_snapshots: false,
         }
@@ -127,6 +135,9 @@ impl TableMetadataBuilder {
             last_added_schema_id: None,
             last_added_spec_id: None,
             last_added_order_id: None,
+            recorded_schema_ids: HashSet::new(),
+            recorded_spec_ids: HashSet::new(),
+            recorded_order_ids: HashSet::new(),
             added_snapshot_ids: HashSet::new(),
             removed_snapshots: false,
         }
@@ -221,6 +232,7 @@ impl TableMetadataBuilder {
             }
             self.metadata.last_column_id = new_last;
             let schema = schema.with_schema_id(id);
+            self.recorded_schema_ids.insert(id);
             self.record(TableUpdate::AddSchema {
                 schema,
                 last_column_id: Some(new_last),
@@ -235,6 +247,7 @@ impl TableMetadataBuilder {
         self.metadata.last_column_id = new_last;
         self.metadata.schemas.insert(id, Arc::new(schema.clone()));
         self.last_added_schema_id = Some(id);
+        self.recorded_schema_ids.insert(id);
         self.record(TableUpdate::AddSchema {
             schema,
             last_column_id: Some(new_last),
@@ -260,11 +273,12 @@ impl TableMetadataBuilder {
             )));
         }
         self.metadata.current_schema_id = id;
-        let recorded = if self.last_added_schema_id == Some(id) {
-            LAST_ADDED
-        } else {
-            id
-        };
+        let recorded =
+            if self.last_added_schema_id == Some(id) && self.recorded_schema_ids.contains(&id) {
+                LAST_ADDED
+            } else {
+                id
+            };
         self.record(TableUpdate::SetCurrentSchema {
             schema_id: recorded,
         });
@@ -364,6 +378,7 @@ impl TableMetadataBuilder {
             .partition_specs
             .insert(id, Arc::new(bound.clone()));
         self.last_added_spec_id = Some(id);
+        self.recorded_spec_ids.insert(id);
         self.record(TableUpdate::AddSpec {
             spec: UnboundPartitionSpec::from(bound),
         });
@@ -390,11 +405,12 @@ impl TableMetadataBuilder {
             )));
         }
         self.metadata.default_spec_id = id;
-        let recorded = if self.last_added_spec_id == Some(id) {
-            LAST_ADDED
-        } else {
-            id
-        };
+        let recorded =
+            if self.last_added_spec_id == Some(id) && self.recorded_spec_ids.contains(&id) {
+                LAST_ADDED
+            } else {
+                id
+            };
         self.record(TableUpdate::SetDefaultSpec { spec_id: recorded });
         Ok(())
     }
@@ -439,6 +455,7 @@ impl TableMetadataBuilder {
             .sort_orders
             .insert(id, Arc::new(bound.clone()));
         self.last_added_order_id = Some(id);
+        self.recorded_order_ids.insert(id);
         self.record(TableUpdate::AddSortOrder { sort_order: bound });
         Ok(())
     }
@@ -461,11 +478,12 @@ impl TableMetadataBuilder {
             )));
         }
         self.metadata.default_sort_order_id = id;
-        let recorded = if self.last_added_order_id == Some(id) {
-            i64::from(LAST_ADDED)
-        } else {
-            id
-        };
+        let recorded =
+            if self.last_added_order_id == Some(id) && self.recorded_order_ids.contains(&id) {
+                i64::from(LAST_ADDED)
+            } else {
+                id
+            };
         self.record(TableUpdate::SetDefaultSortOrder {
             sort_order_id: recorded,
         });
