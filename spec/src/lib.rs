@@ -8,11 +8,14 @@
 //! - [`snapshot`] and [`table_metadata`]: snapshots, refs and the table metadata JSON.
 //! - [`expr`]: row filters — unbound and bound expressions, their REST JSON form, and
 //!   the row, metrics and manifest evaluators used by scan planning.
+//! - [`commit`]: commit requirements and updates, the metadata builder, and the pure
+//!   commit function catalogs call.
 //!
 //! Nothing here does IO or is async: the catalog, table and server crates build on it.
 
 #[macro_use]
 pub mod error;
+pub mod commit;
 pub mod expr;
 pub mod manifest_list;
 pub mod partition;
