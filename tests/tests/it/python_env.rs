@@ -3,8 +3,6 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::python::{fixture_expected as expected, local_path, run_script};
 
 #[test]
