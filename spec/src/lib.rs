@@ -6,11 +6,14 @@
 //! - [`values`]: literals with the single-value binary (Appendix D) and JSON forms.
 //! - [`transform`], [`partition`], [`sort`]: partition transforms, specs and sort orders.
 //! - [`snapshot`] and [`table_metadata`]: snapshots, refs and the table metadata JSON.
+//! - [`manifest`] and [`manifest_list`]: the Avro manifests and manifest lists, and the
+//!   REST `DataFile` JSON.
 //!
 //! Nothing here does IO or is async: the catalog, table and server crates build on it.
 
 #[macro_use]
 pub mod error;
+pub mod manifest;
 pub mod manifest_list;
 pub mod partition;
 pub mod schema;
