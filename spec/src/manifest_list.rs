@@ -405,7 +405,9 @@ impl ManifestList {
             if !seen_path {
                 bail_invalid!("manifest list entry has no manifest_path");
             }
-            if let (Some(raw), Some(pt)) =
+            if raw_summaries.as_ref().is_some_and(Vec::is_empty) {
+                m.partitions = Some(Vec::new());
+            } else if let (Some(raw), Some(pt)) =
                 (raw_summaries, partition_types.get(&m.partition_spec_id))
             {
                 m.partitions = Some(type_summaries(raw, pt).map_err(|e| {
@@ -506,7 +508,10 @@ impl ManifestListWriter {
                 && let Some(next) = self.next_row_id.as_mut()
             {
                 m.first_row_id = Some(*next);
-                let rows = m.added_rows_count.unwrap_or(0) + m.existing_rows_count.unwrap_or(0);
+                let rows = m
+                    .added_rows_count
+                    .unwrap_or(0)
+                    .saturating_add(m.existing_rows_count.unwrap_or(0));
                 *next = next.saturating_add(rows);
             }
             self.manifests.push(m);

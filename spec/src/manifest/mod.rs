@@ -408,3 +408,6 @@ impl Manifest {
         self.entries
     }
 }
+
+#[cfg(test)]
+mod tests;

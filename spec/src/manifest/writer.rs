@@ -160,6 +160,13 @@ impl ManifestWriter {
                 m.as_str()
             ),
         }
+        if file.record_count < 0 || file.file_size_in_bytes < 0 {
+            bail_invalid!(
+                "file `{path}` has a negative record_count ({}) or file_size_in_bytes ({})",
+                file.record_count,
+                file.file_size_in_bytes
+            );
+        }
         if file.content == DataContentType::EqualityDeletes && file.equality_ids.is_none() {
             bail_invalid!("equality delete file `{path}` has no equality_ids");
         }
@@ -197,8 +204,8 @@ impl ManifestWriter {
             ManifestStatus::Existing => &mut self.existing,
             ManifestStatus::Deleted => &mut self.deleted,
         };
-        counter.0 += 1;
-        counter.1 += file.record_count;
+        counter.0 = counter.0.saturating_add(1);
+        counter.1 = counter.1.saturating_add(file.record_count);
         if entry.is_alive()
             && let Some(seq) = entry.sequence_number
         {
