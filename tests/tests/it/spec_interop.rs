@@ -364,3 +364,128 @@ fn floe_parses_every_pyiceberg_manifest_list_and_manifest() {
         "only {entries_checked} entries checked"
     );
 }
+
+/// Floe rewrites the current snapshot of PyIceberg's table with manifests, a manifest
+/// list and a metadata file of its own (a `replace` snapshot whose live files are all
+/// EXISTING), and PyIceberg reads them: the same entries, and the same rows.
+#[test]
+fn pyiceberg_reads_manifests_and_metadata_floe_wrote() {
+    use floe_spec::commit::TableMetadataBuilder;
+    use floe_spec::manifest::{ManifestMetadata, ManifestWriter};
+    use floe_spec::manifest_list::ManifestListWriter;
+    use floe_spec::snapshot::{Operation, Snapshot, SnapshotReference, Summary};
+
+    let expected = expected();
+    let location = expected["metadata_location"].as_str().unwrap();
+    let m = read_metadata(location);
+    let current = m.current_snapshot().unwrap().clone();
+    let types = ManifestList::partition_types(&m);
+    let list = ManifestList::parse(&read_bytes(&current.manifest_list), &types).unwrap();
+
+    let new_id = current.snapshot_id + 1;
+    let seq = m.last_sequence_number() + 1;
+    let metadata_dir = local_path(location).parent().unwrap().to_path_buf();
+    let dir_uri = location.rsplit_once('/').unwrap().0;
+    let mut new_manifests = Vec::new();
+    let mut live_paths = Vec::new();
+    for (i, mf) in list.entries.iter().enumerate() {
+        let manifest = Manifest::parse(&read_bytes(&mf.manifest_path)).unwrap();
+        let mut writer = ManifestWriter::new(
+            ManifestMetadata {
+                schema: manifest.metadata.schema.clone(),
+                partition_spec: manifest.metadata.partition_spec.clone(),
+                format_version: manifest.metadata.format_version,
+                content: manifest.metadata.content,
+            },
+            Some(new_id),
+        );
+        for e in manifest.into_entries_inheriting(mf) {
+            if !e.is_alive() {
+                continue;
+            }
+            live_paths.push(e.data_file.file_path.clone());
+            writer
+                .existing(
+                    e.data_file,
+                    e.snapshot_id.unwrap(),
+                    e.sequence_number.unwrap(),
+                    e.file_sequence_number,
+                )
+                .unwrap();
+        }
+        if writer.is_empty() {
+            continue;
+        }
+        let name = format!("floe-{new_id}-m{i}.avro");
+        let (bytes, file) = writer.finish(&format!("{dir_uri}/{name}")).unwrap();
+        std::fs::write(metadata_dir.join(&name), bytes).unwrap();
+        new_manifests.push(file);
+    }
+    let mut list_writer =
+        ManifestListWriter::new(m.format_version(), new_id, Some(current.snapshot_id), seq);
+    list_writer.add_manifests(new_manifests).unwrap();
+    let list_name = format!("snap-{new_id}-floe.avro");
+    std::fs::write(metadata_dir.join(&list_name), list_writer.finish().unwrap()).unwrap();
+
+    let mut summary = Summary {
+        operation: Operation::Replace,
+        additional_properties: HashMap::new(),
+    };
+    for key in ["total-records", "total-data-files", "total-files-size"] {
+        if let Some(v) = current.summary.additional_properties.get(key) {
+            summary
+                .additional_properties
+                .insert(key.to_string(), v.clone());
+        }
+    }
+    let mut builder = TableMetadataBuilder::new_from(&m, location);
+    builder
+        .add_snapshot(Snapshot {
+            snapshot_id: new_id,
+            parent_snapshot_id: Some(current.snapshot_id),
+            sequence_number: seq,
+            timestamp_ms: m.last_updated_ms() + 1,
+            manifest_list: format!("{dir_uri}/{list_name}"),
+            summary,
+            schema_id: Some(m.current_schema_id()),
+            first_row_id: None,
+            added_rows: None,
+            key_id: None,
+        })
+        .unwrap();
+    builder
+        .set_ref("main", SnapshotReference::branch(new_id))
+        .unwrap();
+    let built = builder.build(m.last_updated_ms() + 2).unwrap();
+    let new_location =
+        floe_spec::commit::metadata_file_location(m.location(), 99, uuid::Uuid::new_v4(), false);
+    std::fs::write(
+        local_path(&new_location),
+        built.metadata.to_json_vec().unwrap(),
+    )
+    .unwrap();
+
+    let read = run_script(
+        "pyiceberg_read.py",
+        &[OsStr::new(&new_location), OsStr::new("--scan")],
+    );
+    assert_eq!(read["current_snapshot_id"], Value::from(new_id));
+    assert_eq!(read["last_sequence_number"], Value::from(seq));
+    let read_entries: Vec<&Value> = read["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|mf| mf["entries"].as_array().unwrap())
+        .collect();
+    assert_eq!(read_entries.len(), live_paths.len());
+    for e in &read_entries {
+        assert_eq!(e["status"], 0, "entries are EXISTING");
+        let path = e["data_file"]["file_path"].as_str().unwrap();
+        assert!(live_paths.iter().any(|p| p == path), "{path} was not live");
+    }
+    assert_eq!(read["row_count"], expected["final_row_count"]);
+    assert_eq!(read["rows"], expected["final_rows"]);
+    // The metadata-log now records PyIceberg's last file.
+    let log = read["metadata_model"]["metadata-log"].as_array().unwrap();
+    assert_eq!(log.last().unwrap()["metadata-file"], Value::from(location));
+}
