@@ -1,0 +1,9 @@
+//! The Iceberg REST catalog API: bodies ([`model`]) and request extraction
+//! ([`extract`]).
+//!
+//! Routes follow the OpenAPI document (`/v1/config`, `/v1/{prefix}/namespaces/...`);
+//! handlers are thin: identifiers and bodies are decoded here, the work is done by the
+//! catalog (`floe-catalog`) and the commit rules of `floe-spec`.
+
+pub mod extract;
+pub mod model;
