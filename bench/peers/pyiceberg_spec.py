@@ -19,7 +19,9 @@ once and served from memory by a small in-memory ``FileIO``; encodes write into 
 Two ways to run it:
 
 * one-shot: ``pyiceberg_spec.py decode-manifest PATH --runs N`` (also ``parse-metadata
-  PATH``, ``encode-manifest SRC OUT``) prints ``{"times": [seconds, ...], ...}``;
+  PATH``, ``encode-manifest SRC OUT``) prints ``{"times": [seconds, ...], "cpu_times":
+  [...], ...}``: wall time (``perf_counter``) and this thread's on-CPU time
+  (``thread_time``) of each run;
 * ``pyiceberg_spec.py serve``: reads one JSON request a line on stdin and answers one JSON
   line on stdout, so floe-bench can alternate Floe and PyIceberg run by run in one warm
   process. Requests: ``{"op": "decode_manifest" | "parse_metadata" | "encode_manifest" |
@@ -149,20 +151,25 @@ def _manifest_file(path: str, spec_id: int = 0) -> ManifestFile:
     )
 
 
-def _time(fn: Any, runs: int) -> tuple[list[float], Any]:
+def _time(fn: Any, runs: int) -> tuple[list[float], list[float], Any]:
+    """Wall times (perf_counter) and on-CPU times of this thread (thread_time), seconds."""
     times = []
+    cpu_times = []
     result = None
     for _ in range(runs):
+        result = None  # free the previous result before the clock starts
+        cpu_start = time.thread_time()
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
-    return times, result
+        cpu_times.append(time.thread_time() - cpu_start)
+    return times, cpu_times, result
 
 
 def decode_manifest(path: str, runs: int) -> dict[str, Any]:
     manifest = _manifest_file(path)
-    times, entries = _time(lambda: manifest.fetch_manifest_entry(FILE_IO, discard_deleted=False), runs)
-    return {"times": times, "entries": len(entries)}
+    times, cpu_times, entries = _time(lambda: manifest.fetch_manifest_entry(FILE_IO, discard_deleted=False), runs)
+    return {"times": times, "cpu_times": cpu_times, "entries": len(entries)}
 
 
 def _header_meta(path: str) -> dict[str, str]:
@@ -227,17 +234,17 @@ def encode_manifest(src: str, out: str | None, runs: int, codec: str, snapshot_i
         last["manifest_file"] = writer.to_manifest_file()
         last["bytes"] = output.data()
 
-    times, _ = _time(once, runs)
+    times, cpu_times, _ = _time(once, runs)
     if out:
         with open(out, "wb") as f:
             f.write(last["bytes"])
-    return {"times": times, "entries": len(entries), "bytes": len(last["bytes"])}
+    return {"times": times, "cpu_times": cpu_times, "entries": len(entries), "bytes": len(last["bytes"])}
 
 
 def parse_metadata(path: str, runs: int) -> dict[str, Any]:
     raw = FILE_IO.load(path)
-    times, metadata = _time(lambda: TableMetadataUtil.parse_raw(raw.decode("utf-8")), runs)
-    return {"times": times, "snapshots": len(metadata.snapshots)}
+    times, cpu_times, metadata = _time(lambda: TableMetadataUtil.parse_raw(raw.decode("utf-8")), runs)
+    return {"times": times, "cpu_times": cpu_times, "snapshots": len(metadata.snapshots)}
 
 
 def digest_manifest(path: str) -> dict[str, Any]:

@@ -2,9 +2,13 @@
 //! round (Floe, peer, Floe, peer, ...), after one untimed warm-up run of each; the result
 //! keeps every round's time so the report can give medians, spread and ratios.
 //!
+//! Every run is measured twice: wall time (the headline figure) and the on-CPU time of
+//! the thread that ran it, which other processes on a shared machine disturb far less.
+//!
 //! ```
-//! use floe_bench::harness::{alternate, time_secs};
-//! let cmp = alternate(3, || Ok(time_secs(|| (0..1000u64).sum::<u64>())), || Ok(0.5)).unwrap();
+//! use floe_bench::harness::{Sample, alternate, time_mean_secs};
+//! let floe = || time_mean_secs(1, || Ok((0..1000u64).sum::<u64>()));
+//! let cmp = alternate(3, floe, || Ok(Sample { wall: 0.5, cpu: 0.5 })).unwrap();
 //! assert_eq!(cmp.floe.len(), 3);
 //! assert!(cmp.ratio() > 1.0);
 //! ```
@@ -27,13 +31,37 @@ pub fn time_secs<T>(f: impl FnOnce() -> T) -> f64 {
     elapsed.as_secs_f64()
 }
 
-/// Runs `f` `inner` times in a row and returns the mean wall time of one call (seconds).
+/// One run's wall time and on-CPU time of the running thread, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Wall-clock time.
+    pub wall: f64,
+    /// Time the thread spent on a CPU (NaN where the OS does not say).
+    pub cpu: f64,
+}
+
+/// On-CPU time of the calling thread in nanoseconds, from `/proc/thread-self/schedstat`
+/// (the same clock as `CLOCK_THREAD_CPUTIME_ID`, which the Python peer reads with
+/// `time.thread_time()`).
+pub fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+fn cpu_secs(start: Option<u64>, end: Option<u64>) -> f64 {
+    match (start, end) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
+        _ => f64::NAN,
+    }
+}
+
+/// Runs `f` `inner` times in a row and returns the mean time of one call.
 ///
 /// For Floe workloads far shorter than the peer's: a round's Floe figure is the mean of
 /// enough back-to-back calls to last a few tens of milliseconds, so timer resolution
 /// and scheduler noise on a shared machine do not dominate it. The results are dropped
 /// after the clock stops (the peer, too, frees its result outside its timer).
-pub fn time_mean_secs<T>(inner: u32, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
+pub fn time_mean_secs<T>(inner: u32, mut f: impl FnMut() -> Result<T>) -> Result<Sample> {
     time_mean_prepared(inner, || (), |()| f())
 }
 
@@ -43,19 +71,25 @@ pub fn time_mean_prepared<I, T>(
     inner: u32,
     mut prepare: impl FnMut() -> I,
     mut f: impl FnMut(I) -> Result<T>,
-) -> Result<f64> {
+) -> Result<Sample> {
     let inner = inner.max(1);
-    let mut total = Duration::ZERO;
+    let mut wall = Duration::ZERO;
+    let mut cpu = 0.0;
     let mut keep = Vec::with_capacity(inner as usize);
     for _ in 0..inner {
         let input = prepare();
+        let cpu_start = thread_cpu_ns();
         let start = Instant::now();
         let out = f(input)?;
-        total += start.elapsed();
+        wall += start.elapsed();
+        cpu += cpu_secs(cpu_start, thread_cpu_ns());
         keep.push(black_box(out));
     }
     drop(keep);
-    Ok(total.as_secs_f64() / f64::from(inner))
+    Ok(Sample {
+        wall: wall.as_secs_f64() / f64::from(inner),
+        cpu: cpu / f64::from(inner),
+    })
 }
 
 /// How many back-to-back calls of a workload that takes `one` seconds make about `target`.
@@ -67,50 +101,74 @@ pub fn inner_runs(one: f64, target: Duration) -> u32 {
 }
 
 /// The per-round times (seconds) of Floe and its peer on one workload.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Comparison {
-    /// Floe's time of each round.
+    /// Floe's wall time of each round.
     pub floe: Vec<f64>,
-    /// The peer's time of each round.
+    /// The peer's wall time of each round.
     pub peer: Vec<f64>,
+    /// Floe's on-CPU time of each round.
+    pub floe_cpu: Vec<f64>,
+    /// The peer's on-CPU time of each round.
+    pub peer_cpu: Vec<f64>,
 }
 
 impl Comparison {
-    /// The peer's median time over Floe's: how many times faster Floe is (> 1 is faster).
+    /// The peer's median wall time over Floe's: how many times faster Floe is.
     pub fn ratio(&self) -> f64 {
         median(&self.peer) / median(&self.floe)
     }
 
-    /// The smallest and largest per-round ratio (peer time / Floe time of the same round).
-    pub fn ratio_spread(&self) -> (f64, f64) {
-        let ratios: Vec<f64> = self
-            .floe
-            .iter()
-            .zip(&self.peer)
-            .map(|(f, p)| p / f)
-            .collect();
-        spread(&ratios)
+    /// The same ratio for on-CPU time.
+    pub fn cpu_ratio(&self) -> f64 {
+        median(&self.peer_cpu) / median(&self.floe_cpu)
     }
+
+    /// The smallest and largest per-round wall-time ratio (peer / Floe of one round).
+    pub fn ratio_spread(&self) -> (f64, f64) {
+        ratio_spread(&self.floe, &self.peer)
+    }
+
+    /// The smallest and largest per-round on-CPU ratio.
+    pub fn cpu_ratio_spread(&self) -> (f64, f64) {
+        ratio_spread(&self.floe_cpu, &self.peer_cpu)
+    }
+
+    /// Whether on-CPU times were measured on both sides.
+    pub fn has_cpu(&self) -> bool {
+        !self.floe_cpu.is_empty()
+            && self
+                .floe_cpu
+                .iter()
+                .chain(&self.peer_cpu)
+                .all(|t| t.is_finite())
+    }
+}
+
+fn ratio_spread(floe: &[f64], peer: &[f64]) -> (f64, f64) {
+    let ratios: Vec<f64> = floe.iter().zip(peer).map(|(f, p)| p / f).collect();
+    spread(&ratios)
 }
 
 /// Runs one untimed warm-up of each side, then `rounds` rounds of Floe then peer.
 ///
-/// Each closure does one run and returns its wall time in seconds (the peer measures its
-/// own time inside its process, so process start-up and IPC are not counted).
+/// Each closure does one run and returns its times (the peer measures its own time
+/// inside its process, so process start-up and IPC are not counted).
 pub fn alternate(
     rounds: usize,
-    mut floe: impl FnMut() -> Result<f64>,
-    mut peer: impl FnMut() -> Result<f64>,
+    mut floe: impl FnMut() -> Result<Sample>,
+    mut peer: impl FnMut() -> Result<Sample>,
 ) -> Result<Comparison> {
     floe()?;
     peer()?;
-    let mut cmp = Comparison {
-        floe: Vec::with_capacity(rounds),
-        peer: Vec::with_capacity(rounds),
-    };
+    let mut cmp = Comparison::default();
     for _ in 0..rounds {
-        cmp.floe.push(floe()?);
-        cmp.peer.push(peer()?);
+        let f = floe()?;
+        let p = peer()?;
+        cmp.floe.push(f.wall);
+        cmp.floe_cpu.push(f.cpu);
+        cmp.peer.push(p.wall);
+        cmp.peer_cpu.push(p.cpu);
     }
     Ok(cmp)
 }

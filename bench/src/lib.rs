@@ -9,8 +9,9 @@
 //!   decode and encode (entries per second) and table metadata JSON parsing.
 //!
 //! ```no_run
-//! use floe_bench::harness::{alternate, time_secs};
-//! let cmp = alternate(5, || Ok(time_secs(|| 2 + 2)), || Ok(0.001)).unwrap();
+//! use floe_bench::harness::{Sample, alternate, time_mean_secs};
+//! let floe = || time_mean_secs(10, || Ok(2 + 2));
+//! let cmp = alternate(5, floe, || Ok(Sample { wall: 0.001, cpu: 0.001 })).unwrap();
 //! println!("Floe is {:.1}x faster", cmp.ratio());
 //! ```
 

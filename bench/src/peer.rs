@@ -8,7 +8,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::harness::Result;
+use crate::harness::{Result, Sample};
 
 /// A running peer process.
 pub struct PythonPeer {
@@ -60,14 +60,20 @@ impl PythonPeer {
         Ok(reply)
     }
 
-    /// Sends a request for one run and returns the run's time in seconds (`times[0]`).
-    pub fn timed(&mut self, req: &Value) -> Result<f64> {
+    /// Sends a request for one run and returns its times (`times[0]`, `cpu_times[0]`).
+    pub fn timed(&mut self, req: &Value) -> Result<Sample> {
         let reply = self.request(req)?;
-        reply
-            .get("times")
-            .and_then(|t| t.get(0))
-            .and_then(Value::as_f64)
-            .ok_or_else(|| format!("peer answer without times: {reply}").into())
+        let first = |key: &str| {
+            reply
+                .get(key)
+                .and_then(|t| t.get(0))
+                .and_then(Value::as_f64)
+        };
+        let wall = first("times").ok_or_else(|| format!("peer answer without times: {reply}"))?;
+        Ok(Sample {
+            wall,
+            cpu: first("cpu_times").unwrap_or(f64::NAN),
+        })
     }
 }
 

@@ -69,8 +69,8 @@ impl Report {
         let _ = writeln!(
             s,
             "Floe and {} run alternately on the same files (Floe, peer, Floe, peer, ...): \
-             one untimed warm-up each, then {} timed rounds. Median, with min–max over the \
-             rounds; ratio = {} median time / Floe median time (how many times faster Floe \
+             one untimed warm-up each, then {} timed rounds. Wall time: median, with min–max over \
+             the rounds; ratio = {} median time / Floe median time (how many times faster Floe \
              is), and the min–max of the per-round ratios.\n",
             self.peer, self.rounds, self.peer
         );
@@ -98,7 +98,34 @@ impl Report {
                 r.cmp.ratio()
             );
         }
-        s.push_str("\nRaw per-round times (seconds, in run order):\n\n");
+        if self.results.iter().all(|r| r.cmp.has_cpu()) {
+            let _ = writeln!(
+                s,
+                "\nOn-CPU time of the running thread in the same runs (Floe: \
+                 `/proc/thread-self/schedstat`; {p}: `time.thread_time()`). Time spent waiting \
+                 for a CPU on this shared machine is not in it, so it moves less from run to run:\n",
+                p = self.peer_short()
+            );
+            let _ = writeln!(
+                s,
+                "| workload | input | Floe median | Floe min–max | {p} median | {p} min–max | Floe/{p} | per-round ratio min–max |",
+                p = self.peer_short()
+            );
+            s.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+            for r in &self.results {
+                let (f_med, f_lo, f_hi) = show(&r.measure, &r.cmp.floe_cpu);
+                let (p_med, p_lo, p_hi) = show(&r.measure, &r.cmp.peer_cpu);
+                let (r_lo, r_hi) = r.cmp.cpu_ratio_spread();
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{:.1}×** | {r_lo:.1}× – {r_hi:.1}× |",
+                    r.name,
+                    r.input,
+                    r.cmp.cpu_ratio()
+                );
+            }
+        }
+        s.push_str("\nRaw per-round wall times (seconds, in run order):\n\n");
         for r in &self.results {
             let _ = writeln!(
                 s,
