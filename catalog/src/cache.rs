@@ -114,3 +114,57 @@ impl Default for MetadataCache {
         Self::new(DEFAULT_CACHE_CAPACITY)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use floe_spec::commit::TableMetadataBuilder;
+    use floe_spec::partition::UnboundPartitionSpec;
+    use floe_spec::schema::Schema;
+    use floe_spec::sort::SortOrder;
+    use floe_spec::types::{NestedField, PrimitiveType, Type};
+
+    use super::*;
+
+    fn metadata() -> Arc<TableMetadata> {
+        let schema = Schema::builder()
+            .with_fields([NestedField::required(
+                1,
+                "id",
+                Type::Primitive(PrimitiveType::Long),
+            )])
+            .build()
+            .expect("schema");
+        let builder = TableMetadataBuilder::new_table(
+            schema,
+            UnboundPartitionSpec {
+                spec_id: None,
+                fields: Vec::new(),
+            },
+            SortOrder::unsorted(),
+            "memory:///wh/t".into(),
+            HashMap::new(),
+        )
+        .expect("builder");
+        Arc::new(builder.build(0).expect("metadata").metadata)
+    }
+
+    #[test]
+    fn evicts_least_recently_used() {
+        let cache = MetadataCache::new(2);
+        let m = metadata();
+        cache.insert("a", Arc::clone(&m));
+        cache.insert("b", Arc::clone(&m));
+        assert!(cache.get("a").is_some()); // a is now more recent than b
+        cache.insert("c", Arc::clone(&m));
+        assert!(cache.get("b").is_none());
+        assert!(cache.get("a").is_some());
+        assert!(cache.get("c").is_some());
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.entries), (3, 1, 2));
+        let off = MetadataCache::new(0);
+        off.insert("a", m);
+        assert!(off.get("a").is_none());
+    }
+}

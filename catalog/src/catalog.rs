@@ -290,7 +290,8 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Commits one or more tables atomically: every table's requirements hold and all
     /// pointers move, or nothing changes. With an `idempotency_key`, a repeated request
     /// with the same key returns the first request's result
-    /// ([`CommitStatus::Replayed`]) and changes nothing.
+    /// ([`CommitStatus::Replayed`]) and changes nothing (a commit that changed nothing
+    /// records no key: repeating it is harmless).
     async fn commit(
         &self,
         commits: Vec<TableCommit>,

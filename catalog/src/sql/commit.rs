@@ -41,8 +41,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use floe_spec::commit::{
-    CommitOutcome, PROPERTY_METADATA_COMPRESSION, TableRequirement, apply_commit,
-    metadata_file_location, parse_metadata_version,
+    CommitOutcome, PROPERTY_METADATA_COMPRESSION, PROPERTY_METADATA_DELETE_AFTER_COMMIT_ENABLED,
+    TableRequirement, apply_commit, metadata_file_location, parse_metadata_version,
 };
 use floe_spec::table_metadata::TableMetadata;
 use serde::{Deserialize, Serialize};
@@ -426,6 +426,7 @@ impl SqlCatalog {
             match plan.new_location {
                 Some(location) => {
                     any_changed = true;
+                    self.delete_expired_metadata(&plan.outcome).await;
                     let metadata = Arc::new(plan.outcome.metadata);
                     self.inner.cache.insert(&location, Arc::clone(&metadata));
                     tables.push(LoadedTable {
@@ -474,6 +475,35 @@ impl SqlCatalog {
         };
         self.inner.warehouse.write_new(&location, bytes).await?;
         Ok(location)
+    }
+
+    /// After a successful swap: deletes the metadata files that left the metadata log,
+    /// when the table sets `write.metadata.delete-after-commit.enabled` (best effort).
+    async fn delete_expired_metadata(&self, outcome: &CommitOutcome) {
+        let enabled = outcome
+            .metadata
+            .properties()
+            .get(PROPERTY_METADATA_DELETE_AFTER_COMMIT_ENABLED)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if !enabled {
+            return;
+        }
+        for entry in &outcome.expired_metadata_logs {
+            if let Err(e) = self.inner.warehouse.delete(&entry.metadata_file).await {
+                tracing::warn!(file = %entry.metadata_file, error = %e, "cannot delete an expired metadata file");
+            }
+        }
+    }
+
+    /// Deletes idempotency records older than `older_than_ms` (ms since the Unix
+    /// epoch); returns how many. Requests repeated after that are treated as new.
+    pub async fn expire_idempotency_keys(&self, older_than_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM floe_idempotency_keys WHERE created_at_ms < $1")
+            .bind(older_than_ms)
+            .execute(&self.inner.pool)
+            .await
+            .map_err(|e| db_error("expire idempotency keys", e))?;
+        Ok(done.rows_affected())
     }
 
     /// Deletes the files an abandoned attempt wrote (best effort).

@@ -230,7 +230,10 @@ impl SqlCatalogBuilder {
         let mut url = self.url.clone();
         let mut options = AnyPoolOptions::new().max_connections(self.max_connections);
         if backend == Backend::Sqlite {
-            if !url.contains("mode=") && !url.contains(":memory:") {
+            if url.contains(":memory:") {
+                // Every connection to `:memory:` is its own database: keep one.
+                options = options.max_connections(1);
+            } else if !url.contains("mode=") {
                 url.push(if url.contains('?') { '&' } else { '?' });
                 url.push_str("mode=rwc");
             }

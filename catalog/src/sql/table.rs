@@ -170,7 +170,10 @@ impl SqlCatalog {
         if self.table_row(table).await?.is_some() {
             return Err(table_exists(table));
         }
-        let metadata = self.read_metadata(&metadata_location).await?;
+        let metadata = self
+            .read_metadata(&metadata_location)
+            .await
+            .map_err(|e| Error::invalid(format!("cannot register {table}: {e}")))?;
         self.inner.warehouse.check_location(metadata.location())?;
         let mut tx = self.begin().await?;
         lock_namespace(&mut tx, &table.namespace).await?;

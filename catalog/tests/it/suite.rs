@@ -26,6 +26,7 @@ crate::common::on_both!(
     idempotency_key,
     writer_progress,
     metadata_cache,
+    metadata_log_cleanup,
 );
 
 async fn namespaces(fx: &Fixture) {
@@ -619,6 +620,18 @@ async fn idempotency_key(fx: &Fixture) {
     assert_eq!(now.metadata_location, first.tables[0].metadata_location);
     assert_eq!(now.metadata.snapshots().len(), 1);
     assert!(now.metadata.properties().get("k").is_none());
+    // Expired keys are forgotten: the request is new again.
+    assert_eq!(
+        c.expire_idempotency_keys(crate::common::now_ms() + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    let fresh = c
+        .commit(vec![set_property(&t.ident, "k", "v")], Some("req-1".into()))
+        .await
+        .unwrap();
+    assert_eq!(fresh.status, CommitStatus::Committed);
 }
 
 async fn writer_progress(fx: &Fixture) {
@@ -759,4 +772,34 @@ async fn metadata_cache(fx: &Fixture) {
     other.load_table(&t.ident).await.unwrap();
     let s = other.cache_stats();
     assert_eq!((s.hits, s.misses), (1, 1));
+}
+
+async fn metadata_log_cleanup(fx: &Fixture) {
+    let c = fx.catalog().await;
+    let t = table(&c).await;
+    let mut props = HashMap::new();
+    props.insert(
+        "write.metadata.previous-versions-max".to_owned(),
+        "1".to_owned(),
+    );
+    props.insert(
+        "write.metadata.delete-after-commit.enabled".to_owned(),
+        "true".to_owned(),
+    );
+    let commit = TableCommit::new(
+        t.ident.clone(),
+        vec![],
+        vec![floe_spec::commit::TableUpdate::SetProperties { updates: props }],
+    );
+    c.commit_table(commit).await.unwrap();
+    for i in 0..3 {
+        c.commit_table(set_property(&t.ident, "i", &i.to_string()))
+            .await
+            .unwrap();
+    }
+    let loaded = c.load_table(&t.ident).await.unwrap();
+    assert_eq!(loaded.metadata.metadata_log().len(), 1);
+    // The current file and the one previous file the log keeps; older ones are gone.
+    let files = files_under(&fx.warehouse.path().join("db/t/metadata"));
+    assert_eq!(files.len(), 2, "{files:?}");
 }
