@@ -10,6 +10,8 @@
 //!   the row, metrics and manifest evaluators used by scan planning.
 //! - [`commit`]: commit requirements and updates, the metadata builder, and the pure
 //!   commit function catalogs call.
+//! - [`manifest`] and [`manifest_list`]: the Avro manifests and manifest lists, and the
+//!   REST `DataFile` JSON.
 //!
 //! Nothing here does IO or is async: the catalog, table and server crates build on it.
 
@@ -17,6 +19,7 @@
 pub mod error;
 pub mod commit;
 pub mod expr;
+pub mod manifest;
 pub mod manifest_list;
 pub mod partition;
 pub mod schema;

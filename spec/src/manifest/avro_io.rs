@@ -1,0 +1,872 @@
+//! Avro binary encoding, the object container file framing, and schema-driven decoding
+//! helpers shared by manifests and manifest lists.
+//!
+//! Writing encodes records directly into bytes following the schemas built in
+//! [`super::avro_schema`], so the header carries exactly the JSON Java writes (field
+//! ids, `logicalType: map`, `adjust-to-utc`). Reading parses the writer schema from the
+//! file header with `apache-avro` and decodes records by walking that schema, straight
+//! into Floe's types without an intermediate generic value.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use apache_avro::Schema as AvroSchema;
+use apache_avro::schema::{InnerDecimalSchema, Name, ResolvedSchema, UuidSchema};
+use apache_avro::{Codec, DeflateSettings, ZstandardSettings};
+
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8; 4] = b"Obj\x01";
+/// Blocks are flushed once they hold this many bytes of encoded records.
+const BLOCK_TARGET_BYTES: usize = 64 * 1024;
+
+/// The compression codec of an Avro file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AvroCodec {
+    /// No compression (`null`).
+    Null,
+    /// `deflate` (what `write.avro.compression-codec=gzip`, the default, writes).
+    #[default]
+    Deflate,
+    /// `snappy` with the CRC-32 trailer of the Avro spec.
+    Snappy,
+    /// `zstandard`.
+    Zstd,
+}
+
+impl AvroCodec {
+    /// Reads the table property `write.avro.compression-codec` (`uncompressed`, `gzip`,
+    /// `snappy`, `zstd`; Avro names such as `deflate` and `null` are accepted too).
+    pub fn from_property(value: &str) -> Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "uncompressed" | "none" | "null" => Ok(Self::Null),
+            "gzip" | "deflate" => Ok(Self::Deflate),
+            "snappy" => Ok(Self::Snappy),
+            "zstd" | "zstandard" => Ok(Self::Zstd),
+            other => Err(Error::unsupported(format!(
+                "unsupported Avro compression codec `{other}`"
+            ))),
+        }
+    }
+
+    fn to_avro(self) -> Codec {
+        match self {
+            Self::Null => Codec::Null,
+            Self::Deflate => Codec::Deflate(DeflateSettings::default()),
+            Self::Snappy => Codec::Snappy,
+            Self::Zstd => Codec::Zstandard(ZstandardSettings::default()),
+        }
+    }
+
+    fn avro_name(self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Deflate => "deflate",
+            Self::Snappy => "snappy",
+            Self::Zstd => "zstandard",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+
+/// Appends a zig-zag varint `long`.
+pub(crate) fn put_long(buf: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        buf.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    buf.push(z as u8);
+}
+
+/// Appends an `int`.
+pub(crate) fn put_int(buf: &mut Vec<u8>, v: i32) {
+    put_long(buf, i64::from(v));
+}
+
+/// Appends `bytes` (length then content).
+pub(crate) fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
+    put_long(buf, b.len() as i64);
+    buf.extend_from_slice(b);
+}
+
+/// Appends a `string`.
+pub(crate) fn put_str(buf: &mut Vec<u8>, s: &str) {
+    put_bytes(buf, s.as_bytes());
+}
+
+/// Appends a `boolean`.
+pub(crate) fn put_bool(buf: &mut Vec<u8>, b: bool) {
+    buf.push(u8::from(b));
+}
+
+/// Appends the branch of a `["null", T]` union: 0 for null, 1 for a value.
+pub(crate) fn put_union_branch(buf: &mut Vec<u8>, present: bool) {
+    put_long(buf, i64::from(present));
+}
+
+/// Appends an optional `long` as a `["null","long"]` union.
+pub(crate) fn put_opt_long(buf: &mut Vec<u8>, v: Option<i64>) {
+    put_union_branch(buf, v.is_some());
+    if let Some(v) = v {
+        put_long(buf, v);
+    }
+}
+
+/// Appends an optional `int` as a `["null","int"]` union.
+pub(crate) fn put_opt_int(buf: &mut Vec<u8>, v: Option<i32>) {
+    put_union_branch(buf, v.is_some());
+    if let Some(v) = v {
+        put_int(buf, v);
+    }
+}
+
+/// Appends an optional `string` as a `["null","string"]` union.
+pub(crate) fn put_opt_str(buf: &mut Vec<u8>, v: Option<&str>) {
+    put_union_branch(buf, v.is_some());
+    if let Some(v) = v {
+        put_str(buf, v);
+    }
+}
+
+/// Appends optional `bytes` as a `["null","bytes"]` union.
+pub(crate) fn put_opt_bytes(buf: &mut Vec<u8>, v: Option<&[u8]>) {
+    put_union_branch(buf, v.is_some());
+    if let Some(v) = v {
+        put_bytes(buf, v);
+    }
+}
+
+/// Appends an array with one block of `items`, each written by `put`.
+pub(crate) fn put_array<T>(buf: &mut Vec<u8>, items: &[T], mut put: impl FnMut(&mut Vec<u8>, &T)) {
+    if !items.is_empty() {
+        put_long(buf, items.len() as i64);
+        for item in items {
+            put(buf, item);
+        }
+    }
+    put_long(buf, 0);
+}
+
+/// Writes an Avro object container file: header, then blocks of records.
+pub(crate) struct ContainerWriter {
+    out: Vec<u8>,
+    block: Vec<u8>,
+    count: i64,
+    codec: AvroCodec,
+    marker: [u8; 16],
+}
+
+impl ContainerWriter {
+    /// Starts a file with the writer schema JSON and user metadata.
+    pub(crate) fn new(schema_json: &str, metadata: &[(&str, String)], codec: AvroCodec) -> Self {
+        let marker = *uuid::Uuid::new_v4().as_bytes();
+        let mut out = Vec::with_capacity(4096);
+        out.extend_from_slice(MAGIC);
+        put_long(&mut out, metadata.len() as i64 + 2);
+        put_str(&mut out, "avro.schema");
+        put_bytes(&mut out, schema_json.as_bytes());
+        put_str(&mut out, "avro.codec");
+        put_bytes(&mut out, codec.avro_name().as_bytes());
+        for (k, v) in metadata {
+            put_str(&mut out, k);
+            put_bytes(&mut out, v.as_bytes());
+        }
+        put_long(&mut out, 0);
+        out.extend_from_slice(&marker);
+        Self {
+            out,
+            block: Vec::with_capacity(BLOCK_TARGET_BYTES),
+            count: 0,
+            codec,
+            marker,
+        }
+    }
+
+    /// The buffer to encode the next record into; call [`Self::end_record`] after.
+    pub(crate) fn record_buf(&mut self) -> &mut Vec<u8> {
+        &mut self.block
+    }
+
+    /// Marks the end of one record, flushing the block once it is large enough.
+    pub(crate) fn end_record(&mut self) -> Result<()> {
+        self.count += 1;
+        if self.block.len() >= BLOCK_TARGET_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        let mut data = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK_TARGET_BYTES));
+        self.codec.to_avro().compress(&mut data)?;
+        put_long(&mut self.out, self.count);
+        put_long(&mut self.out, data.len() as i64);
+        self.out.extend_from_slice(&data);
+        self.out.extend_from_slice(&self.marker);
+        self.count = 0;
+        Ok(())
+    }
+
+    /// Flushes the last block and returns the file's bytes.
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>> {
+        self.flush()?;
+        Ok(self.out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding
+
+/// A read position in Avro binary data.
+pub(crate) struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+fn truncated() -> Error {
+    Error::invalid("truncated Avro data")
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Self { data, pos: 0 }
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    pub(crate) fn long(&mut self) -> Result<i64> {
+        let mut z: u64 = 0;
+        let mut shift = 0u32;
+        loop {
+            let b = *self.data.get(self.pos).ok_or_else(truncated)?;
+            self.pos += 1;
+            if shift >= 64 {
+                return Err(Error::invalid("Avro varint is longer than 10 bytes"));
+            }
+            z |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
+    }
+
+    pub(crate) fn int(&mut self) -> Result<i32> {
+        let v = self.long()?;
+        i32::try_from(v).map_err(|_| Error::invalid(format!("Avro int {v} is out of range")))
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).ok_or_else(truncated)?;
+        let s = self.data.get(self.pos..end).ok_or_else(truncated)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    pub(crate) fn len_prefix(&mut self) -> Result<usize> {
+        let n = self.long()?;
+        usize::try_from(n).map_err(|_| Error::invalid(format!("negative Avro length {n}")))
+    }
+
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.len_prefix()?;
+        self.take(n)
+    }
+
+    pub(crate) fn str(&mut self) -> Result<&'a str> {
+        std::str::from_utf8(self.bytes()?)
+            .map_err(|_| Error::invalid("Avro string is not valid UTF-8"))
+    }
+
+    pub(crate) fn boolean(&mut self) -> Result<bool> {
+        match self.take(1)? {
+            [0] => Ok(false),
+            [1] => Ok(true),
+            _ => Err(Error::invalid("Avro boolean is neither 0 nor 1")),
+        }
+    }
+
+    pub(crate) fn f32(&mut self) -> Result<f32> {
+        let b: [u8; 4] = self.take(4)?.try_into().map_err(|_| truncated())?;
+        Ok(f32::from_le_bytes(b))
+    }
+
+    pub(crate) fn f64(&mut self) -> Result<f64> {
+        let b: [u8; 8] = self.take(8)?.try_into().map_err(|_| truncated())?;
+        Ok(f64::from_le_bytes(b))
+    }
+
+    /// Reads the item count of the next array or map block (0 = end); a negative count
+    /// is followed by the block's byte size, which is read and ignored.
+    pub(crate) fn block_count(&mut self) -> Result<usize> {
+        let n = self.long()?;
+        if n < 0 {
+            let _size = self.long()?;
+        }
+        usize::try_from(n.unsigned_abs())
+            .map_err(|_| Error::invalid(format!("Avro block count {n} is too large")))
+    }
+}
+
+/// A parsed Avro object container file.
+pub(crate) struct Container<'a> {
+    /// User metadata (keys not starting with `avro.`).
+    pub(crate) metadata: HashMap<&'a str, &'a [u8]>,
+    /// The writer schema from the header.
+    pub(crate) schema: AvroSchema,
+    codec: Codec,
+    marker: &'a [u8],
+    body: &'a [u8],
+}
+
+impl<'a> Container<'a> {
+    /// Parses the header: magic, metadata, writer schema, codec and sync marker.
+    pub(crate) fn parse(bytes: &'a [u8], what: &str) -> Result<Self> {
+        let ctx = |e: Error| Error::invalid(format!("{what}: {}", e.message()));
+        if bytes.get(..4) != Some(MAGIC.as_slice()) {
+            bail_invalid!("{what}: not an Avro file (bad magic bytes)");
+        }
+        let mut cur = Cursor::new(bytes);
+        cur.pos = 4;
+        let mut metadata = HashMap::new();
+        let mut schema_json = None;
+        let mut codec_name: Option<&str> = None;
+        loop {
+            let n = cur.block_count().map_err(ctx)?;
+            if n == 0 {
+                break;
+            }
+            for _ in 0..n {
+                let k = cur.str().map_err(ctx)?;
+                let v = cur.bytes().map_err(ctx)?;
+                match k {
+                    "avro.schema" => schema_json = Some(v),
+                    "avro.codec" => {
+                        codec_name = Some(std::str::from_utf8(v).map_err(|_| {
+                            Error::invalid(format!("{what}: avro.codec is not UTF-8"))
+                        })?);
+                    }
+                    _ => {
+                        metadata.insert(k, v);
+                    }
+                }
+            }
+        }
+        let marker = cur.take(16).map_err(ctx)?;
+        let schema_json = schema_json
+            .ok_or_else(|| Error::invalid(format!("{what}: Avro header has no avro.schema")))?;
+        let schema_str = std::str::from_utf8(schema_json)
+            .map_err(|_| Error::invalid(format!("{what}: avro.schema is not UTF-8")))?;
+        let schema = AvroSchema::parse_str(schema_str).map_err(|e| {
+            Error::invalid(format!("{what}: invalid Avro writer schema: {e}")).with_source(e)
+        })?;
+        let codec = match codec_name {
+            None | Some("null" | "") => Codec::Null,
+            Some(name) => Codec::from_str(name).map_err(|_| {
+                Error::unsupported(format!("{what}: unsupported Avro codec `{name}`"))
+            })?,
+        };
+        Ok(Self {
+            metadata,
+            schema,
+            codec,
+            marker,
+            body: bytes.get(cur.pos..).unwrap_or_default(),
+        })
+    }
+
+    /// A user metadata value as UTF-8.
+    pub(crate) fn meta_str(&self, key: &str) -> Result<Option<&'a str>> {
+        match self.metadata.get(key) {
+            None => Ok(None),
+            Some(v) => std::str::from_utf8(v)
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("metadata `{key}` is not UTF-8"))),
+        }
+    }
+
+    /// Calls `f` once per record with a cursor positioned at it; `f` must consume the
+    /// record exactly.
+    pub(crate) fn for_each_record(
+        &self,
+        mut f: impl FnMut(&mut Cursor<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut cur = Cursor::new(self.body);
+        let mut scratch = Vec::new();
+        while cur.remaining() > 0 {
+            let count = cur.len_prefix()?;
+            let size = cur.len_prefix()?;
+            let data = cur.take(size)?;
+            if cur.take(16)? != self.marker {
+                bail_invalid!("Avro block does not end with the file's sync marker");
+            }
+            let block: &[u8] = if self.codec == Codec::Null {
+                data
+            } else {
+                scratch.clear();
+                scratch.extend_from_slice(data);
+                self.codec.decompress(&mut scratch)?;
+                &scratch
+            };
+            let mut rc = Cursor::new(block);
+            for _ in 0..count {
+                f(&mut rc)?;
+            }
+            if rc.remaining() != 0 {
+                bail_invalid!(
+                    "Avro block has {} bytes left after its {count} records",
+                    rc.remaining()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Named types of a writer schema, to follow references.
+pub(crate) struct Names<'s>(HashMap<Name, &'s AvroSchema>);
+
+impl<'s> Names<'s> {
+    pub(crate) fn new(schema: &'s AvroSchema) -> Result<Self> {
+        let resolved = ResolvedSchema::new(schema)?;
+        Ok(Self(resolved.get_names().clone()))
+    }
+
+    /// The schema itself, or the named schema a reference points to.
+    pub(crate) fn resolve(&self, s: &'s AvroSchema) -> Result<&'s AvroSchema> {
+        match s {
+            AvroSchema::Ref { name } => self.0.get(name).copied().ok_or_else(|| {
+                Error::invalid(format!("Avro schema refers to unknown type `{name}`"))
+            }),
+            other => Ok(other),
+        }
+    }
+}
+
+/// The id in a field's `field-id` attribute.
+pub(crate) fn field_id(f: &apache_avro::schema::RecordField) -> Option<i32> {
+    f.custom_attributes
+        .get("field-id")
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .and_then(|v| i32::try_from(v).ok())
+}
+
+/// A short name of a schema's kind for error messages.
+pub(crate) fn kind(s: &AvroSchema) -> &'static str {
+    match s {
+        AvroSchema::Null => "null",
+        AvroSchema::Boolean => "boolean",
+        AvroSchema::Int | AvroSchema::Date | AvroSchema::TimeMillis => "int",
+        AvroSchema::Long
+        | AvroSchema::TimeMicros
+        | AvroSchema::TimestampMillis
+        | AvroSchema::TimestampMicros
+        | AvroSchema::TimestampNanos
+        | AvroSchema::LocalTimestampMillis
+        | AvroSchema::LocalTimestampMicros
+        | AvroSchema::LocalTimestampNanos => "long",
+        AvroSchema::Float => "float",
+        AvroSchema::Double => "double",
+        AvroSchema::Bytes | AvroSchema::BigDecimal => "bytes",
+        AvroSchema::String => "string",
+        AvroSchema::Array(_) => "array",
+        AvroSchema::Map(_) => "map",
+        AvroSchema::Union(_) => "union",
+        AvroSchema::Record(_) => "record",
+        AvroSchema::Enum(_) => "enum",
+        AvroSchema::Fixed(_) | AvroSchema::Duration(_) => "fixed",
+        AvroSchema::Decimal(_) => "decimal",
+        AvroSchema::Uuid(_) => "uuid",
+        AvroSchema::Ref { .. } => "reference",
+    }
+}
+
+/// A decoded primitive Avro value, borrowing from the block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Raw<'a> {
+    Null,
+    Boolean(bool),
+    Int(i32),
+    Long(i64),
+    Float(f32),
+    Double(f64),
+    /// `bytes` or `fixed`.
+    Bytes(&'a [u8]),
+    Str(&'a str),
+}
+
+impl Raw<'_> {
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Raw::Null => "null",
+            Raw::Boolean(_) => "boolean",
+            Raw::Int(_) => "int",
+            Raw::Long(_) => "long",
+            Raw::Float(_) => "float",
+            Raw::Double(_) => "double",
+            Raw::Bytes(_) => "bytes",
+            Raw::Str(_) => "string",
+        }
+    }
+}
+
+/// Decodes a primitive value (through unions) of schema `s`.
+pub(crate) fn read_raw<'a, 's>(
+    cur: &mut Cursor<'a>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<Raw<'a>> {
+    let s = names.resolve(s)?;
+    Ok(match s {
+        AvroSchema::Null => Raw::Null,
+        AvroSchema::Boolean => Raw::Boolean(cur.boolean()?),
+        AvroSchema::Int | AvroSchema::Date | AvroSchema::TimeMillis => Raw::Int(cur.int()?),
+        AvroSchema::Long
+        | AvroSchema::TimeMicros
+        | AvroSchema::TimestampMillis
+        | AvroSchema::TimestampMicros
+        | AvroSchema::TimestampNanos
+        | AvroSchema::LocalTimestampMillis
+        | AvroSchema::LocalTimestampMicros
+        | AvroSchema::LocalTimestampNanos => Raw::Long(cur.long()?),
+        AvroSchema::Float => Raw::Float(cur.f32()?),
+        AvroSchema::Double => Raw::Double(cur.f64()?),
+        AvroSchema::Bytes | AvroSchema::BigDecimal => Raw::Bytes(cur.bytes()?),
+        AvroSchema::String => Raw::Str(cur.str()?),
+        AvroSchema::Fixed(f) | AvroSchema::Duration(f) => Raw::Bytes(cur.take(f.size)?),
+        AvroSchema::Decimal(d) => match &d.inner {
+            InnerDecimalSchema::Bytes => Raw::Bytes(cur.bytes()?),
+            InnerDecimalSchema::Fixed(f) => Raw::Bytes(cur.take(f.size)?),
+        },
+        AvroSchema::Uuid(u) => match u {
+            UuidSchema::String => Raw::Str(cur.str()?),
+            UuidSchema::Bytes => Raw::Bytes(cur.bytes()?),
+            UuidSchema::Fixed(f) => Raw::Bytes(cur.take(f.size)?),
+        },
+        AvroSchema::Union(u) => {
+            let idx = cur.len_prefix()?;
+            let v = u
+                .variants()
+                .get(idx)
+                .ok_or_else(|| Error::invalid(format!("Avro union branch {idx} does not exist")))?;
+            if matches!(v, AvroSchema::Union(_)) {
+                bail_invalid!("Avro unions cannot nest");
+            }
+            return read_raw(cur, v, names);
+        }
+        other => bail_invalid!("expected a primitive Avro value, found a {}", kind(other)),
+    })
+}
+
+/// Skips a value of schema `s`.
+pub(crate) fn skip<'s>(cur: &mut Cursor<'_>, s: &'s AvroSchema, names: &Names<'s>) -> Result<()> {
+    let s = names.resolve(s)?;
+    match s {
+        AvroSchema::Array(a) => loop {
+            let n = cur.long()?;
+            if n == 0 {
+                return Ok(());
+            }
+            if n < 0 {
+                let size = cur.len_prefix()?;
+                cur.take(size)?;
+            } else {
+                for _ in 0..n {
+                    skip(cur, &a.items, names)?;
+                }
+            }
+        },
+        AvroSchema::Map(m) => loop {
+            let n = cur.long()?;
+            if n == 0 {
+                return Ok(());
+            }
+            if n < 0 {
+                let size = cur.len_prefix()?;
+                cur.take(size)?;
+            } else {
+                for _ in 0..n {
+                    cur.bytes()?;
+                    skip(cur, &m.types, names)?;
+                }
+            }
+        },
+        AvroSchema::Record(r) => {
+            for f in &r.fields {
+                skip(cur, &f.schema, names)?;
+            }
+            Ok(())
+        }
+        AvroSchema::Enum(_) => cur.long().map(|_| ()),
+        AvroSchema::Union(u) => {
+            let idx = cur.len_prefix()?;
+            let v = u
+                .variants()
+                .get(idx)
+                .ok_or_else(|| Error::invalid(format!("Avro union branch {idx} does not exist")))?;
+            if matches!(v, AvroSchema::Union(_)) {
+                bail_invalid!("Avro unions cannot nest");
+            }
+            skip(cur, v, names)
+        }
+        _ => read_raw(cur, s, names).map(|_| ()),
+    }
+}
+
+/// Reads an optional long (`long`, `int`, or a union with `null`).
+pub(crate) fn read_opt_long<'s>(
+    cur: &mut Cursor<'_>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<Option<i64>> {
+    match read_raw(cur, s, names)? {
+        Raw::Null => Ok(None),
+        Raw::Int(v) => Ok(Some(i64::from(v))),
+        Raw::Long(v) => Ok(Some(v)),
+        other => bail_invalid!("expected a long, found a {}", other.kind()),
+    }
+}
+
+/// Reads an optional int.
+pub(crate) fn read_opt_int<'s>(
+    cur: &mut Cursor<'_>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<Option<i32>> {
+    match read_raw(cur, s, names)? {
+        Raw::Null => Ok(None),
+        Raw::Int(v) => Ok(Some(v)),
+        Raw::Long(v) => i32::try_from(v)
+            .map(Some)
+            .map_err(|_| Error::invalid(format!("value {v} does not fit an int"))),
+        other => bail_invalid!("expected an int, found a {}", other.kind()),
+    }
+}
+
+/// Reads an optional string.
+pub(crate) fn read_opt_str<'a, 's>(
+    cur: &mut Cursor<'a>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<Option<&'a str>> {
+    match read_raw(cur, s, names)? {
+        Raw::Null => Ok(None),
+        Raw::Str(v) => Ok(Some(v)),
+        other => bail_invalid!("expected a string, found a {}", other.kind()),
+    }
+}
+
+/// Reads optional bytes (or fixed).
+pub(crate) fn read_opt_bytes<'a, 's>(
+    cur: &mut Cursor<'a>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<Option<&'a [u8]>> {
+    match read_raw(cur, s, names)? {
+        Raw::Null => Ok(None),
+        Raw::Bytes(v) => Ok(Some(v)),
+        other => bail_invalid!("expected bytes, found a {}", other.kind()),
+    }
+}
+
+/// Reads an optional boolean.
+pub(crate) fn read_opt_bool<'s>(
+    cur: &mut Cursor<'_>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<Option<bool>> {
+    match read_raw(cur, s, names)? {
+        Raw::Null => Ok(None),
+        Raw::Boolean(v) => Ok(Some(v)),
+        other => bail_invalid!("expected a boolean, found a {}", other.kind()),
+    }
+}
+
+/// Steps through a `["null", T]` union: returns `None` for null, else the branch
+/// schema (already resolved).
+pub(crate) fn unwrap_union<'s>(
+    cur: &mut Cursor<'_>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<Option<&'s AvroSchema>> {
+    let s = names.resolve(s)?;
+    match s {
+        AvroSchema::Null => Ok(None),
+        AvroSchema::Union(u) => {
+            let idx = cur.len_prefix()?;
+            let v = u
+                .variants()
+                .get(idx)
+                .ok_or_else(|| Error::invalid(format!("Avro union branch {idx} does not exist")))?;
+            match names.resolve(v)? {
+                AvroSchema::Null => Ok(None),
+                AvroSchema::Union(_) => bail_invalid!("Avro unions cannot nest"),
+                other => Ok(Some(other)),
+            }
+        }
+        other => Ok(Some(other)),
+    }
+}
+
+/// Reads an optional array, calling `item` for each element with the element schema.
+/// Returns whether the array was present (not null).
+pub(crate) fn read_array<'a, 's>(
+    cur: &mut Cursor<'a>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+    mut item: impl FnMut(&mut Cursor<'a>, &'s AvroSchema, usize) -> Result<()>,
+) -> Result<bool> {
+    let Some(s) = unwrap_union(cur, s, names)? else {
+        return Ok(false);
+    };
+    let AvroSchema::Array(a) = s else {
+        bail_invalid!("expected an array, found a {}", kind(s));
+    };
+    loop {
+        let n = cur.block_count()?;
+        if n == 0 {
+            return Ok(true);
+        }
+        for _ in 0..n {
+            item(cur, &a.items, n)?;
+        }
+    }
+}
+
+/// Reads an optional int-keyed map, stored either as an array of key/value records
+/// (Iceberg's form) or as an Avro map with decimal string keys. `value` decodes one
+/// value; `insert` receives each pair and a size hint.
+pub(crate) fn read_int_map<'a, 's, V>(
+    cur: &mut Cursor<'a>,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+    mut value: impl FnMut(&mut Cursor<'a>, &'s AvroSchema) -> Result<Option<V>>,
+    mut insert: impl FnMut(i32, V, usize),
+) -> Result<()> {
+    let Some(s) = unwrap_union(cur, s, names)? else {
+        return Ok(());
+    };
+    match s {
+        AvroSchema::Array(a) => {
+            let AvroSchema::Record(r) = names.resolve(&a.items)? else {
+                bail_invalid!("a map stored as an array must hold key/value records");
+            };
+            let pos = |name: &str| r.fields.iter().position(|f| f.name == name);
+            let (Some(ki), Some(vi)) = (pos("key"), pos("value")) else {
+                bail_invalid!("map record `{}` lacks a `key` or `value` field", r.name);
+            };
+            loop {
+                let n = cur.block_count()?;
+                if n == 0 {
+                    return Ok(());
+                }
+                for _ in 0..n {
+                    let mut key = None;
+                    let mut val = None;
+                    for (i, f) in r.fields.iter().enumerate() {
+                        if i == ki {
+                            key = read_opt_int(cur, &f.schema, names)?;
+                        } else if i == vi {
+                            val = value(cur, &f.schema)?;
+                        } else {
+                            skip(cur, &f.schema, names)?;
+                        }
+                    }
+                    if let (Some(k), Some(v)) = (key, val) {
+                        insert(k, v, n);
+                    }
+                }
+            }
+        }
+        AvroSchema::Map(m) => loop {
+            let n = cur.block_count()?;
+            if n == 0 {
+                return Ok(());
+            }
+            for _ in 0..n {
+                let k = cur.str()?;
+                let k: i32 = k
+                    .parse()
+                    .map_err(|_| Error::invalid(format!("map key `{k}` is not an int")))?;
+                if let Some(v) = value(cur, &m.types)? {
+                    insert(k, v, n);
+                }
+            }
+        },
+        other => bail_invalid!("expected a map, found a {}", kind(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn varint_round_trip(v in any::<i64>()) {
+            let mut buf = Vec::new();
+            put_long(&mut buf, v);
+            let mut cur = Cursor::new(&buf);
+            prop_assert_eq!(cur.long().unwrap(), v);
+            prop_assert_eq!(cur.remaining(), 0);
+        }
+    }
+
+    #[test]
+    fn varint_known_values() {
+        let enc = |v: i64| {
+            let mut b = Vec::new();
+            put_long(&mut b, v);
+            b
+        };
+        assert_eq!(enc(0), vec![0]);
+        assert_eq!(enc(-1), vec![1]);
+        assert_eq!(enc(1), vec![2]);
+        assert_eq!(enc(64), vec![0x80, 0x01]);
+        assert!(Cursor::new(&[0x80]).long().is_err());
+        assert!(Cursor::new(&[0xff; 11]).long().is_err());
+    }
+
+    #[test]
+    fn container_round_trip_with_every_codec() {
+        let schema = r#"{"type":"record","name":"r","fields":[{"name":"a","type":"long"}]}"#;
+        for codec in [
+            AvroCodec::Null,
+            AvroCodec::Deflate,
+            AvroCodec::Snappy,
+            AvroCodec::Zstd,
+        ] {
+            let mut w = ContainerWriter::new(schema, &[("k", "v".to_string())], codec);
+            for i in 0..50_000i64 {
+                put_long(w.record_buf(), i);
+                w.end_record().unwrap();
+            }
+            let bytes = w.finish().unwrap();
+            let c = Container::parse(&bytes, "test").unwrap();
+            assert_eq!(c.meta_str("k").unwrap(), Some("v"));
+            let mut got = Vec::new();
+            c.for_each_record(|cur| {
+                got.push(cur.long()?);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, (0..50_000).collect::<Vec<_>>());
+            // An independent reader agrees.
+            let reader = apache_avro::Reader::new(&bytes[..]).unwrap();
+            assert_eq!(reader.count(), 50_000);
+        }
+    }
+}

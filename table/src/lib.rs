@@ -1,0 +1,10 @@
+//! `floe-table`: where data goes in and comes out of Floe tables.
+//!
+//! Built on [`floe_spec`] (the Iceberg format) and, for commits, on the catalog crate.
+//!
+//! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
+//! Parquet data and delete files that any Iceberg engine reads.
+
+pub mod error;
+
+pub use error::{Error, ErrorKind, Result};
