@@ -200,12 +200,30 @@ impl SqlCatalog {
         }
         let attempts = self.inner.max_commit_attempts;
         for attempt in 1..=attempts {
-            match self
-                .try_commit(&commits, idempotency_key.as_deref(), create_only)
-                .await?
+            if attempt > 1
+                && let Some(key) = &idempotency_key
+                && let Some(result) = self.replay(key).await?
             {
-                Attempt::Done(result) => return Ok(result),
-                Attempt::LostRace => {
+                // The race was lost to the same request (a retry sent concurrently).
+                return Ok(result);
+            }
+            let attempted = self
+                .try_commit(&commits, idempotency_key.as_deref(), create_only)
+                .await;
+            match attempted {
+                Ok(Attempt::Done(result)) => return Ok(result),
+                Err(e) => {
+                    // The same request may have committed meanwhile (sent twice at
+                    // once): its requirements then fail against its own result.
+                    if e.kind() == ErrorKind::CommitFailed
+                        && let Some(key) = &idempotency_key
+                        && let Some(result) = self.replay(key).await?
+                    {
+                        return Ok(result);
+                    }
+                    return Err(e);
+                }
+                Ok(Attempt::LostRace) => {
                     tracing::debug!(attempt, "commit lost the compare-and-swap; reloading");
                 }
             }

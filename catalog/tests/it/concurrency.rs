@@ -136,3 +136,38 @@ async fn postgres_two_catalogs_property_commits() {
     }
     assert!(!landed.is_empty());
 }
+
+/// The same request (same idempotency key) sent twice at once through two handles: it
+/// is applied once, and both answers name the same metadata file.
+async fn same_key_concurrently(fx: &Fixture) {
+    let c0 = fx.catalog().await;
+    let t = table(&c0).await;
+    let mut handles = Vec::new();
+    for _ in 0..2 {
+        let catalog = fx.catalog().await;
+        let commit = append_commit(&t.ident, &t.metadata, 42);
+        handles.push(tokio::spawn(async move {
+            catalog.commit(vec![commit], Some("same".into())).await
+        }));
+    }
+    let mut locations = Vec::new();
+    for h in handles {
+        let result = h.await.unwrap().unwrap();
+        locations.push(result.tables[0].metadata_location.clone());
+    }
+    assert_eq!(locations[0], locations[1]);
+    let meta = check_consistent(&c0, &t.ident).await;
+    assert_eq!(meta.snapshots().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_same_idempotency_key_concurrently() {
+    let fx = Fixture::new(Db::Sqlite).await;
+    same_key_concurrently(&fx).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_same_idempotency_key_concurrently() {
+    let fx = Fixture::new(Db::Postgres).await;
+    same_key_concurrently(&fx).await;
+}
