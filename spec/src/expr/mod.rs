@@ -47,6 +47,8 @@ mod json;
 mod manifest_eval;
 mod metrics_eval;
 mod predicate;
+mod project;
+mod residual;
 #[cfg(test)]
 mod soundness_tests;
 
@@ -57,6 +59,11 @@ pub use cast::CastResult;
 pub use manifest_eval::ManifestEvaluator;
 pub use metrics_eval::{ColumnStats, InclusiveMetricsEvaluator, StrictMetricsEvaluator};
 pub use predicate::{PredicateOperator, Reference, Term, UnboundLiteral, UnboundPredicate};
+pub use project::{
+    PartitionFilter, inclusive_projection, inclusive_projection_bound, strict_projection,
+    strict_projection_bound,
+};
+pub use residual::ResidualEvaluator;
 
 /// The number of values above which an `in` predicate is not checked against bounds
 /// (Java's `IN_PREDICATE_LIMIT`): the file or manifest may match.
