@@ -48,6 +48,8 @@ mod manifest_eval;
 mod metrics_eval;
 mod predicate;
 mod project;
+#[cfg(test)]
+mod projection_soundness_tests;
 mod residual;
 #[cfg(test)]
 mod soundness_tests;

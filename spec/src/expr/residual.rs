@@ -171,3 +171,268 @@ fn residual(node: &Node, partition: &[Option<Datum>]) -> BoundExpression {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::Reference;
+    use crate::partition::PartitionField;
+    use crate::transform::Transform;
+    use crate::types::{NestedField, PrimitiveType as P, Type};
+    use serde_json::json;
+
+    fn schema() -> Schema {
+        Schema::builder()
+            .with_fields(vec![
+                NestedField::optional(50, "dateint", Type::Primitive(P::Int)),
+                NestedField::optional(51, "hour", Type::Primitive(P::Int)),
+                NestedField::optional(52, "ts", Type::Primitive(P::Timestamp)),
+                NestedField::optional(53, "category", Type::Primitive(P::String)),
+            ])
+            .build()
+            .unwrap()
+    }
+
+    fn spec(source_id: i32, transform: Transform) -> PartitionSpec {
+        PartitionSpec {
+            spec_id: 0,
+            fields: vec![PartitionField {
+                source_id,
+                field_id: 1000,
+                name: "part".into(),
+                transform,
+            }],
+        }
+    }
+
+    fn residuals(spec: &PartitionSpec, e: &Expression) -> ResidualEvaluator {
+        ResidualEvaluator::new(spec, &schema(), e, true).unwrap()
+    }
+
+    /// A partition value of an int partition field.
+    #[allow(clippy::unnecessary_wraps)]
+    fn int(v: i32) -> Option<Datum> {
+        Some(Datum::Int(v))
+    }
+
+    #[test]
+    fn identity_residuals() {
+        // Java TestResiduals.testIdentityTransformResiduals.
+        let d = Reference::new("dateint");
+        let h = Reference::new("hour");
+        let e = d
+            .less_than(Datum::Int(20_170_815))
+            .and(d.greater_than(Datum::Int(20_170_801)))
+            .or(d
+                .equal_to(Datum::Int(20_170_815))
+                .and(h.less_than(Datum::Int(12))))
+            .or(d
+                .equal_to(Datum::Int(20_170_801))
+                .and(h.greater_than(Datum::Int(11))));
+        let r = residuals(&spec(50, Transform::Identity), &e);
+        assert_eq!(r.residual_for(&[int(20_170_815)]).to_string(), "hour < 12");
+        assert_eq!(r.residual_for(&[int(20_170_801)]).to_string(), "hour > 11");
+        assert_eq!(r.residual_for(&[int(20_170_812)]), BoundExpression::True);
+        assert_eq!(r.residual_for(&[int(20_170_817)]), BoundExpression::False);
+
+        // Case-insensitive binding resolves the schema's names.
+        let e = Reference::new("DATEINT")
+            .equal_to(Datum::Int(20_170_815))
+            .and(Reference::new("HOUR").less_than(Datum::Int(12)));
+        assert!(
+            ResidualEvaluator::new(&spec(50, Transform::Identity), &schema(), &e, true).is_err()
+        );
+        let r =
+            ResidualEvaluator::new(&spec(50, Transform::Identity), &schema(), &e, false).unwrap();
+        assert_eq!(r.residual_for(&[int(20_170_815)]).to_string(), "hour < 12");
+        assert_eq!(r.residual_for(&[int(20_170_816)]), BoundExpression::False);
+    }
+
+    #[test]
+    fn unpartitioned_keeps_the_filter() {
+        let sch = schema();
+        let exprs = [
+            Expression::True,
+            Expression::False,
+            Reference::new("dateint").less_than(Datum::Int(5)),
+            Reference::new("hour").greater_than_or_eq(Datum::Int(16)),
+            Reference::new("ts").not_null(),
+            Reference::new("category").is_null(),
+            Reference::new("dateint").is_in([1, 2, 3].map(Datum::Int)),
+            Reference::new("hour").is_not_in([1, 2, 3].map(Datum::Int)),
+            Reference::new("category").starts_with("abcd"),
+            Reference::new("category").not_starts_with("abcd"),
+        ];
+        for e in exprs {
+            let r =
+                ResidualEvaluator::new(&PartitionSpec::unpartitioned(), &sch, &e, true).unwrap();
+            assert_eq!(r.residual_for(&[]), e.bind(&sch, true).unwrap(), "{e}");
+        }
+    }
+
+    #[test]
+    fn in_and_not_in_with_null_partitions() {
+        let d = Reference::new("dateint");
+        let vals = [20_170_815, 20_170_816, 20_170_817].map(Datum::Int);
+        let s = spec(50, Transform::Identity);
+        let r = residuals(&s, &d.is_in(vals.clone()));
+        assert_eq!(r.residual_for(&[int(20_170_815)]), BoundExpression::True);
+        assert_eq!(r.residual_for(&[int(20_180_815)]), BoundExpression::False);
+        assert_eq!(r.residual_for(&[None]), BoundExpression::False);
+        let r = residuals(&s, &d.is_not_in(vals));
+        assert_eq!(r.residual_for(&[int(20_180_815)]), BoundExpression::True);
+        assert_eq!(r.residual_for(&[int(20_170_815)]), BoundExpression::False);
+        assert_eq!(r.residual_for(&[None]), BoundExpression::True);
+
+        let c = Reference::new("category");
+        let s = spec(53, Transform::Identity);
+        let abc = ["a", "b", "c"].map(|x| Datum::String(x.into()));
+        let text = |x: &str| Some(Datum::String(x.into()));
+        let r = residuals(&s, &c.is_in(abc.clone()));
+        assert_eq!(r.residual_for(&[text("a")]), BoundExpression::True);
+        assert_eq!(r.residual_for(&[text("d")]), BoundExpression::False);
+        assert_eq!(r.residual_for(&[None]), BoundExpression::False);
+        let r = residuals(&s, &c.is_not_in(abc));
+        assert_eq!(r.residual_for(&[text("d")]), BoundExpression::True);
+        assert_eq!(r.residual_for(&[text("a")]), BoundExpression::False);
+        assert_eq!(r.residual_for(&[None]), BoundExpression::True);
+    }
+
+    #[test]
+    fn timestamp_in_keeps_the_predicate_for_its_days() {
+        // Java TestResiduals.testInTimestamp.
+        let ts = |s: &str| Datum::from_json(&json!(s), &P::Timestamp).unwrap();
+        let first = ts("2019-12-01T00:00:00");
+        let e = Reference::new("ts").is_in([first.clone(), ts("2019-12-02T00:00:00")]);
+        let r = residuals(&spec(52, Transform::Day), &e);
+        let day = Transform::Day.apply(&first).unwrap();
+        assert_eq!(
+            r.residual_for(std::slice::from_ref(&day)),
+            e.bind(&schema(), true).unwrap()
+        );
+        let Some(Datum::Date(day)) = day else {
+            panic!("{day:?}")
+        };
+        assert_eq!(
+            r.residual_for(&[Some(Datum::Date(day + 3))]),
+            BoundExpression::False
+        );
+    }
+
+    #[test]
+    fn truncate_residuals() {
+        // Java TestTruncatesResiduals: truncate[10] of an int.
+        let v = Reference::new("dateint");
+        let s = spec(50, Transform::Truncate(10));
+        let cases = [
+            // (filter, partition, expected residual)
+            (v.less_than(Datum::Int(15)), 0, "true"),
+            (v.less_than(Datum::Int(15)), 10, "dateint < 15"),
+            (v.less_than(Datum::Int(15)), 20, "false"),
+            (v.less_than_or_eq(Datum::Int(19)), 10, "true"),
+            (v.greater_than(Datum::Int(15)), 20, "true"),
+            (v.greater_than(Datum::Int(15)), 10, "dateint > 15"),
+            (v.greater_than(Datum::Int(19)), 10, "false"),
+            (v.greater_than_or_eq(Datum::Int(10)), 10, "true"),
+            (v.equal_to(Datum::Int(15)), 10, "dateint = 15"),
+            (v.equal_to(Datum::Int(15)), 20, "false"),
+            (v.not_equal_to(Datum::Int(15)), 20, "true"),
+            (v.not_equal_to(Datum::Int(15)), 10, "dateint != 15"),
+        ];
+        for (e, part, expected) in cases {
+            let r = residuals(&s, &e);
+            assert_eq!(
+                r.residual_for(&[int(part)]).to_string(),
+                expected,
+                "{e} in {part}"
+            );
+        }
+        // String prefixes.
+        let c = Reference::new("category");
+        let s = spec(53, Transform::Truncate(2));
+        let text = |x: &str| Some(Datum::String(x.into()));
+        let r = residuals(&s, &c.starts_with("ab"));
+        assert_eq!(r.residual_for(&[text("ab")]), BoundExpression::True);
+        assert_eq!(r.residual_for(&[text("ac")]), BoundExpression::False);
+        let r = residuals(&s, &c.starts_with("abc"));
+        assert_eq!(
+            r.residual_for(&[text("ab")]).to_string(),
+            "category STARTS WITH 'abc'"
+        );
+        assert_eq!(r.residual_for(&[text("ac")]), BoundExpression::False);
+        let r = residuals(&s, &c.not_starts_with("abc"));
+        assert_eq!(r.residual_for(&[text("ac")]), BoundExpression::True);
+        assert_eq!(
+            r.residual_for(&[text("ab")]).to_string(),
+            "category NOT STARTS WITH 'abc'"
+        );
+    }
+
+    #[test]
+    fn not_is_pushed_down_before_deciding() {
+        // NOT (dateint < 5) on the null partition: the inner predicate is unknown for
+        // every row there, so the residual must be false, not NOT false.
+        let e = !Reference::new("dateint").less_than(Datum::Int(5));
+        let r = residuals(&spec(50, Transform::Identity), &e);
+        assert_eq!(r.residual_for(&[None]), BoundExpression::False);
+        assert_eq!(r.residual_for(&[int(7)]), BoundExpression::True);
+        assert_eq!(r.residual_for(&[int(3)]), BoundExpression::False);
+        // A bound filter with a NOT node works the same.
+        let b = e.bind(&schema(), true).unwrap();
+        assert!(matches!(b, BoundExpression::Not(_)));
+        let r =
+            ResidualEvaluator::from_bound(&spec(50, Transform::Identity), &schema(), &b).unwrap();
+        assert_eq!(r.residual_for(&[None]), BoundExpression::False);
+    }
+
+    #[test]
+    fn bucket_and_several_fields() {
+        let d = Reference::new("dateint");
+        let s = PartitionSpec {
+            spec_id: 1,
+            fields: vec![
+                PartitionField {
+                    source_id: 50,
+                    field_id: 1000,
+                    name: "b".into(),
+                    transform: Transform::Bucket(4),
+                },
+                PartitionField {
+                    source_id: 50,
+                    field_id: 1001,
+                    name: "t".into(),
+                    transform: Transform::Truncate(100),
+                },
+            ],
+        };
+        let bucket = |v: i32| Transform::Bucket(4).apply(&Datum::Int(v)).unwrap();
+        let e = d.equal_to(Datum::Int(150));
+        let r = residuals(&s, &e);
+        assert_eq!(
+            r.residual_for(&[bucket(150), int(100)]).to_string(),
+            "dateint = 150"
+        );
+        // A different bucket or a different truncation rules the partition out.
+        let other_bucket = (0..4)
+            .map(|b| Some(Datum::Int(b)))
+            .find(|b| *b != bucket(150));
+        assert_eq!(
+            r.residual_for(&[other_bucket.flatten(), int(100)]),
+            BoundExpression::False
+        );
+        assert_eq!(
+            r.residual_for(&[bucket(150), int(200)]),
+            BoundExpression::False
+        );
+        // not-eq is decided by either field.
+        let r = residuals(&s, &d.not_equal_to(Datum::Int(150)));
+        assert_eq!(
+            r.residual_for(&[bucket(150), int(200)]),
+            BoundExpression::True
+        );
+        assert_eq!(
+            r.residual_for(&[bucket(150), int(100)]).to_string(),
+            "dateint != 150"
+        );
+    }
+}
