@@ -11,6 +11,11 @@
 //!   partition tuple; [`InclusiveMetricsEvaluator`] and [`StrictMetricsEvaluator`] test
 //!   a data file's column statistics; [`ManifestEvaluator`] tests a manifest's partition
 //!   summaries.
+//! - [`inclusive_projection`] / [`strict_projection`] (and
+//!   [`Transform::project`](crate::transform::Transform::project)) rewrite a row filter
+//!   into a filter on partition values; [`PartitionFilter`] and
+//!   [`ManifestEvaluator::for_row_filter`] apply it to files and manifests, and
+//!   [`ResidualEvaluator`] gives what is left to check on the rows of one partition.
 //!
 //! Null and NaN semantics are Iceberg's (what Java's metrics evaluators assume), in
 //! SQL's three-valued logic: `<`, `<=`, `>`, `>=` are unknown for a null or NaN value;
