@@ -6,6 +6,7 @@
 
 mod deletes;
 mod fanout;
+mod interop;
 mod metrics;
 
 use std::collections::HashMap;
