@@ -5,6 +5,9 @@
 //! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
 //! Parquet data and delete files that any Iceberg engine reads.
 
+pub mod arrow_schema;
+pub mod arrow_transform;
 pub mod error;
+pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,3 @@
+//! Integration tests of `floe-table`, one binary with a module per area.
+
+mod writer;
