@@ -2,6 +2,7 @@
 //! middleware (request ids, tracing, limits, timeouts, compression, panic catching,
 //! bearer-token auth) and metrics, and the `floe` binary (`floe serve`).
 //!
+//! - [`app`]: shared state, the router and the one middleware stack.
 //! - [`rest`]: the Iceberg REST bodies, extractors and routes.
 //! - [`error`]: the Iceberg error model and the one mapping from Floe errors to it.
 //! - [`auth`]: static bearer tokens and OAuth2 client-credentials tokens.
@@ -14,6 +15,7 @@
 //! assert!(config.endpoints.is_empty());
 //! ```
 
+pub mod app;
 pub mod auth;
 pub mod error;
 pub mod metrics;

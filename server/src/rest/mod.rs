@@ -1,5 +1,5 @@
-//! The Iceberg REST catalog API: bodies ([`model`]) and request extraction
-//! ([`extract`]).
+//! The Iceberg REST catalog API: bodies ([`model`]), request extraction ([`extract`])
+//! and the route table with its handlers ([`routes`]).
 //!
 //! Routes follow the OpenAPI document (`/v1/config`, `/v1/{prefix}/namespaces/...`);
 //! handlers are thin: identifiers and bodies are decoded here, the work is done by the
@@ -7,3 +7,4 @@
 
 pub mod extract;
 pub mod model;
+pub mod routes;
