@@ -4,7 +4,10 @@
 //!
 //! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
 //! Parquet data and delete files that any Iceberg engine reads.
+//!
+//! - [`scan`]: snapshot scans, incremental and changelog scans, read into Arrow.
 
 pub mod error;
+pub mod scan;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,3 @@
+//! Integration tests of `floe-table` (one binary to keep link time down).
+
+mod scan;
