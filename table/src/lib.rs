@@ -7,7 +7,10 @@
 //!
 //! - [`scan`]: snapshot scans, incremental and changelog scans, read into Arrow.
 
+pub mod arrow_schema;
+pub mod arrow_transform;
 pub mod error;
 pub mod scan;
+pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};

@@ -11,6 +11,11 @@
 //!   partition tuple; [`InclusiveMetricsEvaluator`] and [`StrictMetricsEvaluator`] test
 //!   a data file's column statistics; [`ManifestEvaluator`] tests a manifest's partition
 //!   summaries.
+//! - [`inclusive_projection`] / [`strict_projection`] (and
+//!   [`Transform::project`](crate::transform::Transform::project)) rewrite a row filter
+//!   into a filter on partition values; [`PartitionFilter`] and
+//!   [`ManifestEvaluator::for_row_filter`] apply it to files and manifests, and
+//!   [`ResidualEvaluator`] gives what is left to check on the rows of one partition.
 //!
 //! Null and NaN semantics are Iceberg's (what Java's metrics evaluators assume), in
 //! SQL's three-valued logic: `<`, `<=`, `>`, `>=` are unknown for a null or NaN value;
@@ -47,6 +52,10 @@ mod json;
 mod manifest_eval;
 mod metrics_eval;
 mod predicate;
+mod project;
+#[cfg(test)]
+mod projection_soundness_tests;
+mod residual;
 #[cfg(test)]
 mod soundness_tests;
 
@@ -57,6 +66,11 @@ pub use cast::CastResult;
 pub use manifest_eval::ManifestEvaluator;
 pub use metrics_eval::{ColumnStats, InclusiveMetricsEvaluator, StrictMetricsEvaluator};
 pub use predicate::{PredicateOperator, Reference, Term, UnboundLiteral, UnboundPredicate};
+pub use project::{
+    PartitionFilter, inclusive_projection, inclusive_projection_bound, strict_projection,
+    strict_projection_bound,
+};
+pub use residual::ResidualEvaluator;
 
 /// The number of values above which an `in` predicate is not checked against bounds
 /// (Java's `IN_PREDICATE_LIMIT`): the file or manifest may match.

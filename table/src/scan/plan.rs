@@ -87,6 +87,7 @@ struct SpecFilter {
     spec: PartitionSpecRef,
     manifest: ManifestEvaluator,
     partition: BoundExpression,
+    residuals: projection::Residuals,
 }
 
 /// A live entry of a manifest with its spec.
@@ -293,7 +294,7 @@ impl PlanContext {
                 .collect()
         };
         let residual = match filters.get(&e.spec_id) {
-            Some(f) => projection::residual(&self.filter, &f.spec, &e.entry.data_file.partition),
+            Some(f) => f.residuals.residual_for(&e.entry.data_file.partition),
             None => self.filter.clone(),
         };
         let length = u64::try_from(e.entry.data_file.file_size_in_bytes).unwrap_or(0);
@@ -377,6 +378,7 @@ fn spec_filters(
                 spec: Arc::clone(spec),
                 manifest: ManifestEvaluator::new(&partition),
                 partition,
+                residuals: projection::Residuals::new(filter, spec, schema),
             },
         );
     }

@@ -1,15 +1,11 @@
-//! Row filter → partition filter and residuals, until the projection through every
-//! transform lands in `floe_spec::expr`.
-//!
-//! For now only `identity` partition fields are projected (the predicate is copied onto
-//! the partition field); every other transform projects to `true`, which is always
-//! sound for an inclusive projection. The residual is the whole row filter.
+//! The row filter projected through a spec's partition transforms: the partition
+//! filter that prunes manifests and files (`floe_spec::expr::PartitionFilter`, an
+//! inclusive projection) and the residual each partition's rows must still match
+//! (`floe_spec::expr::ResidualEvaluator`).
 
-use floe_spec::expr::{BoundExpression, Expression, Term, UnboundLiteral, UnboundPredicate};
-use floe_spec::expr::{BoundPredicate, Reference};
+use floe_spec::expr::{BoundExpression, PartitionFilter, ResidualEvaluator};
 use floe_spec::partition::PartitionSpec;
 use floe_spec::schema::Schema;
-use floe_spec::transform::Transform;
 use floe_spec::values::Datum;
 
 use crate::error::Result;
@@ -24,59 +20,53 @@ pub(crate) fn partition_filter(
     if spec.is_unpartitioned() {
         return Ok(BoundExpression::True);
     }
-    let projected = project(filter, spec)?;
-    let partition_type = spec.partition_type(schema)?;
-    projected.bind_struct(&partition_type, true)
+    Ok(PartitionFilter::from_bound(filter, spec, schema)?
+        .expression()
+        .clone())
 }
 
-fn project(e: &BoundExpression, spec: &PartitionSpec) -> Result<Expression> {
-    Ok(match e {
-        BoundExpression::True | BoundExpression::Not(_) => Expression::True,
-        BoundExpression::False => Expression::False,
-        BoundExpression::And(l, r) => project(l, spec)?.and(project(r, spec)?),
-        BoundExpression::Or(l, r) => project(l, spec)?.or(project(r, spec)?),
-        BoundExpression::Predicate(p) => {
-            let mut out = Expression::True;
-            for f in spec.fields.iter().filter(|f| {
-                f.source_id == p.term().field_id() && f.transform == Transform::Identity
-            }) {
-                out = out.and(Expression::Predicate(copy_predicate(p, &f.name)?));
-            }
-            out
+/// Residuals of a row filter for the partitions of one spec.
+#[derive(Debug, Clone)]
+pub(crate) struct Residuals {
+    filter: BoundExpression,
+    evaluator: Option<ResidualEvaluator>,
+}
+
+impl Residuals {
+    /// Residuals of `filter` (bound to `schema`) for partitions of `spec`; when the
+    /// spec cannot be projected onto (its source columns are gone), the residual is
+    /// the whole filter.
+    pub(crate) fn new(filter: &BoundExpression, spec: &PartitionSpec, schema: &Schema) -> Self {
+        let evaluator = if spec.is_unpartitioned() {
+            None
+        } else {
+            ResidualEvaluator::from_bound(spec, schema, filter).ok()
+        };
+        Self {
+            filter: filter.clone(),
+            evaluator,
         }
-    })
-}
+    }
 
-fn copy_predicate(p: &BoundPredicate, name: &str) -> Result<UnboundPredicate> {
-    let literals: Vec<Datum> = match p {
-        BoundPredicate::Unary { .. } => Vec::new(),
-        BoundPredicate::Literal { literal, .. } => vec![literal.clone()],
-        BoundPredicate::Set { literals, .. } => literals.iter().cloned().collect(),
-    };
-    UnboundPredicate::new(
-        p.op(),
-        Term::Reference(Reference::new(name)),
-        literals.into_iter().map(UnboundLiteral::Typed).collect(),
-    )
-}
-
-/// The part of `filter` rows of `partition` must still be tested against.
-pub(crate) fn residual(
-    filter: &BoundExpression,
-    _spec: &PartitionSpec,
-    _partition: &[Option<Datum>],
-) -> BoundExpression {
-    filter.clone()
+    /// The part of the filter rows of `partition` must still be tested against.
+    pub(crate) fn residual_for(&self, partition: &[Option<Datum>]) -> BoundExpression {
+        match &self.evaluator {
+            Some(e) => e.residual_for(partition),
+            None => self.filter.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use floe_spec::expr::Reference;
     use floe_spec::partition::PartitionField;
+    use floe_spec::transform::Transform;
     use floe_spec::types::{NestedField, PrimitiveType, Type};
 
     #[test]
-    fn identity_fields_are_projected_others_are_true() {
+    fn projects_through_transforms_and_leaves_residuals() {
         let schema = Schema::builder()
             .with_fields(vec![
                 NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)),
@@ -96,18 +86,27 @@ mod tests {
                 PartitionField {
                     source_id: 1,
                     field_id: 1001,
-                    name: "id_bucket".into(),
-                    transform: Transform::Bucket(4),
+                    name: "id_trunc".into(),
+                    transform: Transform::Truncate(10),
                 },
             ],
         };
         let filter = Reference::new("cat")
             .equal_to(Datum::String("a".into()))
-            .and(Reference::new("id").less_than(Datum::Long(3)))
+            .and(Reference::new("id").less_than(Datum::Long(25)))
             .bind(&schema, true)
             .unwrap();
         let pf = partition_filter(&filter, &spec, &schema).unwrap();
-        assert!(pf.eval_tuple(&[Some(Datum::String("a".into())), Some(Datum::Int(1))]));
-        assert!(!pf.eval_tuple(&[Some(Datum::String("b".into())), Some(Datum::Int(1))]));
+        assert!(pf.eval_tuple(&[Some(Datum::String("a".into())), Some(Datum::Long(20))]));
+        assert!(!pf.eval_tuple(&[Some(Datum::String("b".into())), Some(Datum::Long(20))]));
+        assert!(!pf.eval_tuple(&[Some(Datum::String("a".into())), Some(Datum::Long(30))]));
+        let r = Residuals::new(&filter, &spec, &schema);
+        // cat is decided by the partition; id < 25 is decided for truncate bucket 10.
+        let res = r.residual_for(&[Some(Datum::String("a".into())), Some(Datum::Long(10))]);
+        assert_eq!(res, BoundExpression::True);
+        let res = r.residual_for(&[Some(Datum::String("a".into())), Some(Datum::Long(20))]);
+        assert_eq!(res.to_string(), "id < 25");
+        let unpartitioned = Residuals::new(&filter, &PartitionSpec::unpartitioned(), &schema);
+        assert_eq!(unpartitioned.residual_for(&[]), filter);
     }
 }

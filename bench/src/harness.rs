@@ -1,0 +1,195 @@
+//! The timing harness: Floe and its peer run alternately on the same input, round by
+//! round (Floe, peer, Floe, peer, ...), after one untimed warm-up run of each; the result
+//! keeps every round's time so the report can give medians, spread and ratios.
+//!
+//! Every run is measured twice: wall time (the headline figure) and the on-CPU time of
+//! the thread that ran it, which other processes on a shared machine disturb far less.
+//!
+//! ```
+//! use floe_bench::harness::{Sample, alternate, time_mean_secs};
+//! let floe = || time_mean_secs(1, || Ok((0..1000u64).sum::<u64>()));
+//! let cmp = alternate(3, floe, || Ok(Sample { wall: 0.5, cpu: 0.5 })).unwrap();
+//! assert_eq!(cmp.floe.len(), 3);
+//! assert!(cmp.ratio() > 1.0);
+//! ```
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Errors of the benchmark: anything, with a message for the console.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The benchmark's result type.
+pub type Result<T> = std::result::Result<T, BoxError>;
+
+/// Wall time of one call of `f`, in seconds; the result is kept alive past the clock.
+pub fn time_secs<T>(f: impl FnOnce() -> T) -> f64 {
+    let start = Instant::now();
+    let out = f();
+    let elapsed = start.elapsed();
+    black_box(out);
+    elapsed.as_secs_f64()
+}
+
+/// One run's wall time and on-CPU time of the running thread, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Wall-clock time.
+    pub wall: f64,
+    /// Time the thread spent on a CPU (NaN where the OS does not say).
+    pub cpu: f64,
+}
+
+/// On-CPU time of the calling thread in nanoseconds, from `/proc/thread-self/schedstat`
+/// (the same clock as `CLOCK_THREAD_CPUTIME_ID`, which the Python peer reads with
+/// `time.thread_time()`).
+pub fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+fn cpu_secs(start: Option<u64>, end: Option<u64>) -> f64 {
+    match (start, end) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
+        _ => f64::NAN,
+    }
+}
+
+/// Runs `f` `inner` times in a row and returns the mean time of one call.
+///
+/// For Floe workloads far shorter than the peer's: a round's Floe figure is the mean of
+/// enough back-to-back calls to last a few tens of milliseconds, so timer resolution
+/// and scheduler noise on a shared machine do not dominate it. The results are dropped
+/// after the clock stops (the peer, too, frees its result outside its timer).
+pub fn time_mean_secs<T>(inner: u32, mut f: impl FnMut() -> Result<T>) -> Result<Sample> {
+    time_mean_prepared(inner, || (), |()| f())
+}
+
+/// Like [`time_mean_secs`], with an input made by `prepare` before each call, outside
+/// the clock (for example a fresh copy of the data files a writer consumes).
+pub fn time_mean_prepared<I, T>(
+    inner: u32,
+    mut prepare: impl FnMut() -> I,
+    mut f: impl FnMut(I) -> Result<T>,
+) -> Result<Sample> {
+    let inner = inner.max(1);
+    let mut wall = Duration::ZERO;
+    let mut cpu = 0.0;
+    let mut keep = Vec::with_capacity(inner as usize);
+    for _ in 0..inner {
+        let input = prepare();
+        let cpu_start = thread_cpu_ns();
+        let start = Instant::now();
+        let out = f(input)?;
+        wall += start.elapsed();
+        cpu += cpu_secs(cpu_start, thread_cpu_ns());
+        keep.push(black_box(out));
+    }
+    drop(keep);
+    Ok(Sample {
+        wall: wall.as_secs_f64() / f64::from(inner),
+        cpu: cpu / f64::from(inner),
+    })
+}
+
+/// How many back-to-back calls of a workload that takes `one` seconds make about `target`.
+pub fn inner_runs(one: f64, target: Duration) -> u32 {
+    if one <= 0.0 {
+        return 1000;
+    }
+    (target.as_secs_f64() / one).ceil().clamp(1.0, 1000.0) as u32
+}
+
+/// The per-round times (seconds) of Floe and its peer on one workload.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Comparison {
+    /// Floe's wall time of each round.
+    pub floe: Vec<f64>,
+    /// The peer's wall time of each round.
+    pub peer: Vec<f64>,
+    /// Floe's on-CPU time of each round.
+    pub floe_cpu: Vec<f64>,
+    /// The peer's on-CPU time of each round.
+    pub peer_cpu: Vec<f64>,
+}
+
+impl Comparison {
+    /// The peer's median wall time over Floe's: how many times faster Floe is.
+    pub fn ratio(&self) -> f64 {
+        median(&self.peer) / median(&self.floe)
+    }
+
+    /// The same ratio for on-CPU time.
+    pub fn cpu_ratio(&self) -> f64 {
+        median(&self.peer_cpu) / median(&self.floe_cpu)
+    }
+
+    /// The smallest and largest per-round wall-time ratio (peer / Floe of one round).
+    pub fn ratio_spread(&self) -> (f64, f64) {
+        ratio_spread(&self.floe, &self.peer)
+    }
+
+    /// The smallest and largest per-round on-CPU ratio.
+    pub fn cpu_ratio_spread(&self) -> (f64, f64) {
+        ratio_spread(&self.floe_cpu, &self.peer_cpu)
+    }
+
+    /// Whether on-CPU times were measured on both sides.
+    pub fn has_cpu(&self) -> bool {
+        !self.floe_cpu.is_empty()
+            && self
+                .floe_cpu
+                .iter()
+                .chain(&self.peer_cpu)
+                .all(|t| t.is_finite())
+    }
+}
+
+fn ratio_spread(floe: &[f64], peer: &[f64]) -> (f64, f64) {
+    let ratios: Vec<f64> = floe.iter().zip(peer).map(|(f, p)| p / f).collect();
+    spread(&ratios)
+}
+
+/// Runs one untimed warm-up of each side, then `rounds` rounds of Floe then peer.
+///
+/// Each closure does one run and returns its times (the peer measures its own time
+/// inside its process, so process start-up and IPC are not counted).
+pub fn alternate(
+    rounds: usize,
+    mut floe: impl FnMut() -> Result<Sample>,
+    mut peer: impl FnMut() -> Result<Sample>,
+) -> Result<Comparison> {
+    floe()?;
+    peer()?;
+    let mut cmp = Comparison::default();
+    for _ in 0..rounds {
+        let f = floe()?;
+        let p = peer()?;
+        cmp.floe.push(f.wall);
+        cmp.floe_cpu.push(f.cpu);
+        cmp.peer.push(p.wall);
+        cmp.peer_cpu.push(p.cpu);
+    }
+    Ok(cmp)
+}
+
+/// The median (mean of the two middle values for an even count; NaN when empty).
+pub fn median(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        f64::midpoint(v[n / 2 - 1], v[n / 2])
+    }
+}
+
+/// The smallest and largest value (NaN, NaN when empty).
+pub fn spread(xs: &[f64]) -> (f64, f64) {
+    xs.iter()
+        .fold((f64::NAN, f64::NAN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+}

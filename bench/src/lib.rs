@@ -1,0 +1,23 @@
+//! `floe-bench`: Floe's benchmarks, each run beside a peer implementation on the same
+//! data in the same run, alternating Floe and peer round by round (see [`harness`]), with
+//! a Markdown report of medians, spread and ratios (see [`report`]).
+//!
+//! Run them with `bench/run [--quick]`, which builds the release binary, prepares the
+//! Python venv with the peers and runs every workload. Suites:
+//!
+//! - [`spec_bench`] (`floe-bench spec`): the format core against PyIceberg — manifest
+//!   decode and encode (entries per second) and table metadata JSON parsing.
+//!
+//! ```no_run
+//! use floe_bench::harness::{Sample, alternate, time_mean_secs};
+//! let floe = || time_mean_secs(10, || Ok(2 + 2));
+//! let cmp = alternate(5, floe, || Ok(Sample { wall: 0.001, cpu: 0.001 })).unwrap();
+//! println!("Floe is {:.1}x faster", cmp.ratio());
+//! ```
+
+pub mod data;
+pub mod harness;
+pub mod machine;
+pub mod peer;
+pub mod report;
+pub mod spec_bench;

@@ -1,0 +1,86 @@
+//! A peer implementation in another process: a Python script started once in `serve`
+//! mode that answers one JSON request per line (see `bench/peers/*.py`). The peer times
+//! its own work, so interpreter start-up and the pipe are never counted.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::harness::{Result, Sample};
+
+/// A running peer process.
+pub struct PythonPeer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl PythonPeer {
+    /// Starts `python script serve`.
+    pub fn start(python: &Path, script: &Path) -> Result<Self> {
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start {} {}: {e}",
+                    python.display(),
+                    script.display()
+                )
+            })?;
+        let stdin = child.stdin.take().ok_or("peer has no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().ok_or("peer has no stdout")?);
+        Ok(PythonPeer {
+            child,
+            stdin: Some(stdin),
+            stdout,
+        })
+    }
+
+    /// Sends one request and waits for its answer; an `"error"` answer is an error.
+    pub fn request(&mut self, req: &Value) -> Result<Value> {
+        let stdin = self.stdin.as_mut().ok_or("peer stdin closed")?;
+        writeln!(stdin, "{req}")?;
+        stdin.flush()?;
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line)? == 0 {
+            return Err(format!("peer exited without answering {req}").into());
+        }
+        let reply: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("peer answered {line:?} to {req}: {e}"))?;
+        if let Some(err) = reply.get("error") {
+            return Err(format!("peer failed on {req}: {err}").into());
+        }
+        Ok(reply)
+    }
+
+    /// Sends a request for one run and returns its times (`times[0]`, `cpu_times[0]`).
+    pub fn timed(&mut self, req: &Value) -> Result<Sample> {
+        let reply = self.request(req)?;
+        let first = |key: &str| {
+            reply
+                .get(key)
+                .and_then(|t| t.get(0))
+                .and_then(Value::as_f64)
+        };
+        let wall = first("times").ok_or_else(|| format!("peer answer without times: {reply}"))?;
+        Ok(Sample {
+            wall,
+            cpu: first("cpu_times").unwrap_or(f64::NAN),
+        })
+    }
+}
+
+impl Drop for PythonPeer {
+    fn drop(&mut self) {
+        // Closing stdin ends the serve loop; then reap the process.
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}

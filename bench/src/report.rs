@@ -1,0 +1,228 @@
+//! The Markdown report: machine, versions, one table row per workload (medians, min–max
+//! spread and the Floe/peer ratio), then the checks and notes on fairness.
+
+use std::fmt::Write as _;
+
+use crate::harness::{Comparison, median, spread};
+use crate::machine::Machine;
+
+/// How a workload's times are shown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measure {
+    /// Items per second (for example manifest entries), `items` per run.
+    Throughput {
+        /// Items handled by one run.
+        items: u64,
+        /// What an item is, plural ("entries").
+        unit: &'static str,
+    },
+    /// Milliseconds per run.
+    Latency,
+}
+
+/// One workload's outcome.
+#[derive(Debug, Clone)]
+pub struct WorkloadResult {
+    /// Short name ("manifest decode").
+    pub name: String,
+    /// The input, in words ("Floe-written manifest, 10,000 entries, 4.1 MB").
+    pub input: String,
+    /// How to show the times.
+    pub measure: Measure,
+    /// The per-round times.
+    pub cmp: Comparison,
+}
+
+/// A whole report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Heading.
+    pub title: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The command that produced it.
+    pub command: String,
+    /// Name of the peer ("PyIceberg 0.12.0").
+    pub peer: String,
+    /// Number of timed rounds.
+    pub rounds: usize,
+    /// The machine.
+    pub machine: Machine,
+    /// Version lines (rustc, Python, libraries, git commit).
+    pub versions: Vec<String>,
+    /// The workloads.
+    pub results: Vec<WorkloadResult>,
+    /// Targets and whether they were met.
+    pub targets: Vec<String>,
+    /// Cross-checks that were run (both sides read the same content).
+    pub checks: Vec<String>,
+    /// How the comparison was set up, and what is not equal about it.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Renders the report as Markdown.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# {} ({})\n", self.title, self.date);
+        let _ = writeln!(s, "Command: `{}`\n", self.command);
+        let _ = writeln!(
+            s,
+            "Floe and {} run alternately on the same files (Floe, peer, Floe, peer, ...): \
+             one untimed warm-up each, then {} timed rounds. Wall time: median, with min–max over \
+             the rounds; ratio = {} median time / Floe median time (how many times faster Floe \
+             is), and the min–max of the per-round ratios.\n",
+            self.peer, self.rounds, self.peer
+        );
+        s.push_str("## Machine\n\n");
+        s.push_str(&self.machine.to_markdown());
+        for v in &self.versions {
+            let _ = writeln!(s, "- {v}");
+        }
+        s.push_str("\n## Results\n\n");
+        let _ = writeln!(
+            s,
+            "| workload | input | Floe median | Floe min–max | {p} median | {p} min–max | Floe/{p} | per-round ratio min–max |",
+            p = self.peer_short()
+        );
+        s.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        for r in &self.results {
+            let (f_med, f_lo, f_hi) = show(&r.measure, &r.cmp.floe);
+            let (p_med, p_lo, p_hi) = show(&r.measure, &r.cmp.peer);
+            let (r_lo, r_hi) = r.cmp.ratio_spread();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{:.1}×** | {r_lo:.1}× – {r_hi:.1}× |",
+                r.name,
+                r.input,
+                r.cmp.ratio()
+            );
+        }
+        if self.results.iter().all(|r| r.cmp.has_cpu()) {
+            let _ = writeln!(
+                s,
+                "\nOn-CPU time of the running thread in the same runs (Floe: \
+                 `/proc/thread-self/schedstat`; {p}: `time.thread_time()`). Time spent waiting \
+                 for a CPU on this shared machine is not in it, so it moves less from run to run:\n",
+                p = self.peer_short()
+            );
+            let _ = writeln!(
+                s,
+                "| workload | input | Floe median | Floe min–max | {p} median | {p} min–max | Floe/{p} | per-round ratio min–max |",
+                p = self.peer_short()
+            );
+            s.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+            for r in &self.results {
+                let (f_med, f_lo, f_hi) = show(&r.measure, &r.cmp.floe_cpu);
+                let (p_med, p_lo, p_hi) = show(&r.measure, &r.cmp.peer_cpu);
+                let (r_lo, r_hi) = r.cmp.cpu_ratio_spread();
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{:.1}×** | {r_lo:.1}× – {r_hi:.1}× |",
+                    r.name,
+                    r.input,
+                    r.cmp.cpu_ratio()
+                );
+            }
+        }
+        s.push_str("\nRaw per-round wall times (seconds, in run order):\n\n");
+        for r in &self.results {
+            let _ = writeln!(
+                s,
+                "- {} ({}): Floe {}; {} {}",
+                r.name,
+                r.input,
+                raw(&r.cmp.floe),
+                self.peer_short(),
+                raw(&r.cmp.peer)
+            );
+        }
+        if !self.targets.is_empty() {
+            s.push_str("\n## Targets\n\n");
+            for t in &self.targets {
+                let _ = writeln!(s, "- {t}");
+            }
+        }
+        if !self.checks.is_empty() {
+            s.push_str("\n## Cross-checks\n\n");
+            for c in &self.checks {
+                let _ = writeln!(s, "- {c}");
+            }
+        }
+        if !self.notes.is_empty() {
+            s.push_str("\n## How the comparison is set up, and what is not equal\n\n");
+            for n in &self.notes {
+                let _ = writeln!(s, "- {n}");
+            }
+        }
+        s
+    }
+
+    fn peer_short(&self) -> &str {
+        self.peer.split_whitespace().next().unwrap_or(&self.peer)
+    }
+}
+
+/// Median, fastest and slowest of a series, formatted for the measure. For throughput the
+/// spread runs from the slowest round to the fastest.
+fn show(measure: &Measure, times: &[f64]) -> (String, String, String) {
+    let med = median(times);
+    let (lo, hi) = spread(times);
+    match measure {
+        Measure::Throughput { items, unit } => {
+            let rate = |t: f64| format!("{} {unit}/s", human(*items as f64 / t));
+            (rate(med), rate(hi), rate(lo))
+        }
+        Measure::Latency => {
+            let ms = |t: f64| format!("{} ms", sig3(t * 1000.0));
+            (ms(med), ms(lo), ms(hi))
+        }
+    }
+}
+
+fn raw(times: &[f64]) -> String {
+    times
+        .iter()
+        .map(|t| format!("{t:.5}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// 1234567 -> "1.23 M", 45678 -> "45.7 k".
+pub fn human(x: f64) -> String {
+    if x >= 1e9 {
+        format!("{} G", sig3(x / 1e9))
+    } else if x >= 1e6 {
+        format!("{} M", sig3(x / 1e6))
+    } else if x >= 1e3 {
+        format!("{} k", sig3(x / 1e3))
+    } else {
+        sig3(x)
+    }
+}
+
+/// Three significant digits.
+pub fn sig3(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else if x >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// 12345 -> "12,345".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

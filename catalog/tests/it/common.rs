@@ -1,0 +1,272 @@
+//! Fixtures: a fresh catalog database (a temporary SQLite file, or a fresh PostgreSQL
+//! schema dropped at the end) and a temporary warehouse folder; table helpers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use floe_catalog::{
+    Catalog, ErrorKind, LoadedTable, NamespaceIdent, SqlCatalog, SqlCatalogBuilder, TableCommit,
+    TableCreation, TableIdent,
+};
+use floe_spec::commit::{TableRequirement, TableUpdate};
+use floe_spec::schema::Schema;
+use floe_spec::snapshot::{Operation, Snapshot, SnapshotReference, Summary};
+use floe_spec::table_metadata::TableMetadata;
+use floe_spec::types::{NestedField, PrimitiveType, Type};
+use sqlx::Connection;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh catalog database and warehouse; dropped (PostgreSQL schema included) when
+/// the fixture goes out of scope, also when the test panics.
+pub struct Fixture {
+    pub url: String,
+    pub warehouse: tempfile::TempDir,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+impl Fixture {
+    pub async fn new(db: Db) -> Self {
+        let warehouse = tempfile::tempdir().expect("temp warehouse");
+        match db {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
+                Self {
+                    url,
+                    warehouse,
+                    _sqlite_dir: Some(dir),
+                    pg_schema: None,
+                }
+            }
+            Db::Postgres => {
+                let base = std::env::var("FLOE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+                    panic!(
+                        "FLOE_TEST_POSTGRES_URL is not set: the PostgreSQL catalog tests need a \
+                         PostgreSQL server. Run `scripts/test`, which starts one and sets \
+                         FLOE_TEST_POSTGRES_URL=postgres://floe:floe@127.0.0.1:5432/floe_test"
+                    )
+                });
+                let schema = format!(
+                    "floe_it_{}_{}",
+                    std::process::id(),
+                    uuid::Uuid::new_v4().simple()
+                );
+                sqlx::any::install_default_drivers();
+                let mut conn = sqlx::AnyConnection::connect(&base)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("cannot connect to FLOE_TEST_POSTGRES_URL={base}: {e}")
+                    });
+                sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test schema");
+                conn.close().await.ok();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                Self {
+                    url,
+                    warehouse,
+                    _sqlite_dir: None,
+                    pg_schema: Some((base, schema)),
+                }
+            }
+        }
+    }
+
+    pub fn warehouse_path(&self) -> String {
+        self.warehouse.path().display().to_string()
+    }
+
+    pub fn builder(&self) -> SqlCatalogBuilder {
+        SqlCatalog::builder(&self.url, self.warehouse_path()).max_connections(4)
+    }
+
+    /// A new catalog handle with its own connection pool.
+    pub async fn catalog(&self) -> SqlCatalog {
+        self.builder().build().await.expect("connect catalog")
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.pg_schema.take() {
+            // Drop the schema from a separate thread: we may be inside a runtime.
+            let handle = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await {
+                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                            .execute(&mut conn)
+                            .await;
+                        let _ = conn.close().await;
+                    }
+                });
+            });
+            let _ = handle.join();
+        }
+    }
+}
+
+pub fn ns(levels: &[&str]) -> NamespaceIdent {
+    NamespaceIdent::new(levels.iter().copied()).unwrap()
+}
+
+pub fn tid(levels: &[&str], name: &str) -> TableIdent {
+    TableIdent::new(ns(levels), name).unwrap()
+}
+
+pub fn schema() -> Schema {
+    Schema::builder()
+        .with_fields([
+            NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)),
+            NestedField::optional(2, "data", Type::Primitive(PrimitiveType::String)),
+        ])
+        .build()
+        .unwrap()
+}
+
+pub fn creation(name: &str) -> TableCreation {
+    TableCreation::new(name, schema())
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The commit a writer sends to append snapshot `id` on top of `meta`'s main branch.
+pub fn append_commit(ident: &TableIdent, meta: &TableMetadata, id: i64) -> TableCommit {
+    let parent = meta.current_snapshot_id();
+    let snapshot = Snapshot {
+        snapshot_id: id,
+        parent_snapshot_id: parent,
+        sequence_number: meta.last_sequence_number() + 1,
+        timestamp_ms: now_ms().max(meta.last_updated_ms()),
+        manifest_list: format!("{}/metadata/snap-{id}-1-x.avro", meta.location()),
+        summary: Summary {
+            operation: Operation::Append,
+            additional_properties: HashMap::new(),
+        },
+        schema_id: Some(meta.current_schema_id()),
+        first_row_id: None,
+        added_rows: None,
+        key_id: None,
+    };
+    TableCommit::new(
+        ident.clone(),
+        vec![TableRequirement::AssertRefSnapshotId {
+            r#ref: "main".into(),
+            snapshot_id: parent,
+        }],
+        vec![
+            TableUpdate::AddSnapshot { snapshot },
+            TableUpdate::set_snapshot_ref("main", &SnapshotReference::branch(id)),
+        ],
+    )
+}
+
+/// A commit that sets one property (a metadata-only change).
+pub fn set_property(ident: &TableIdent, key: &str, value: &str) -> TableCommit {
+    TableCommit::new(
+        ident.clone(),
+        vec![],
+        vec![TableUpdate::SetProperties {
+            updates: HashMap::from([(key.to_owned(), value.to_owned())]),
+        }],
+    )
+}
+
+/// Creates namespace `db` and table `db.t`.
+pub async fn table(catalog: &dyn Catalog) -> LoadedTable {
+    catalog
+        .create_namespace(&ns(&["db"]), HashMap::new())
+        .await
+        .unwrap();
+    catalog
+        .create_table(&ns(&["db"]), creation("t"))
+        .await
+        .unwrap()
+}
+
+/// Asserts that `result` failed with `kind`.
+#[track_caller]
+pub fn assert_kind<T: std::fmt::Debug>(result: floe_catalog::Result<T>, kind: ErrorKind) {
+    match result {
+        Ok(v) => panic!("expected a {kind:?} error, got Ok({v:?})"),
+        Err(e) => assert_eq!(e.kind(), kind, "unexpected error: {e}"),
+    }
+}
+
+/// Files under a folder, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Checks a table is loadable and its metadata coherent: valid, and sequence numbers
+/// 1..=n without gaps.
+pub async fn check_consistent(catalog: &dyn Catalog, ident: &TableIdent) -> Arc<TableMetadata> {
+    let loaded = catalog.load_table(ident).await.expect("table loads");
+    let meta = loaded.metadata;
+    meta.validate().expect("valid metadata");
+    let mut seqs: Vec<i64> = meta
+        .snapshots()
+        .values()
+        .map(|s| s.sequence_number)
+        .collect();
+    seqs.sort_unstable();
+    let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
+    assert_eq!(seqs, expected, "sequence numbers are gap-free");
+    assert_eq!(meta.last_sequence_number(), seqs.len() as i64);
+    meta
+}
+
+/// Declares one `#[tokio::test]` per backend for each suite function
+/// `async fn name(fx: &Fixture)` of the calling module.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let fx = $crate::common::Fixture::new($crate::common::Db::Sqlite).await;
+                    super::$name(&fx).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let fx = $crate::common::Fixture::new($crate::common::Db::Postgres).await;
+                    super::$name(&fx).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both;

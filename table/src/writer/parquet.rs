@@ -1,0 +1,141 @@
+//! One Parquet data or delete file, written through arrow-rs's `AsyncArrowWriter` into
+//! an object store, and described on close by a [`DataFile`] with Iceberg metrics.
+//!
+//! The Parquet schema carries the Iceberg field id of every field (arrow-rs takes them
+//! from the `PARQUET:field_id` metadata of the Arrow schema). Row groups are flushed
+//! when they reach `write.parquet.row-group-size-bytes` and uploaded as they are, so a
+//! writer holds about one row group in memory.
+
+use std::sync::Arc;
+
+use ::parquet::arrow::AsyncArrowWriter;
+use arrow::array::RecordBatch;
+use floe_spec::manifest::{DataFile, DataFileFormat};
+use floe_spec::values::Datum;
+use object_store::buffered::BufWriter;
+
+use super::WriterContext;
+use super::location::OutputFile;
+use super::metrics::{NanCounts, fill_metrics};
+use crate::arrow_schema::align_struct_batch;
+use crate::error::{Error, ErrorKind, Result, parquet_error};
+
+/// Writes one Parquet file.
+pub struct ParquetWriter {
+    context: Arc<WriterContext>,
+    writer: AsyncArrowWriter<BufWriter>,
+    output: OutputFile,
+    partition: Vec<Option<Datum>>,
+    nans: NanCounts,
+    rows: u64,
+}
+
+impl std::fmt::Debug for ParquetWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetWriter")
+            .field("location", &self.output.location)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParquetWriter {
+    /// Starts a file at `output` for rows of `context`, in the partition `partition`
+    /// (the tuple recorded in the [`DataFile`]; empty for unpartitioned tables).
+    pub fn try_new(
+        context: Arc<WriterContext>,
+        output: OutputFile,
+        partition: Vec<Option<Datum>>,
+    ) -> Result<Self> {
+        let object_writer = BufWriter::new(output.store.clone(), output.path.clone());
+        let writer = AsyncArrowWriter::try_new(
+            object_writer,
+            context.arrow_schema().clone(),
+            Some(context.parquet_properties()),
+        )
+        .map_err(|e| parquet_error(&format!("starting {}", output.location), e))?;
+        Ok(Self {
+            context,
+            writer,
+            output,
+            partition,
+            nans: NanCounts::default(),
+            rows: 0,
+        })
+    }
+
+    /// Writes the rows of `batch`. A batch that does not have exactly the writer's Arrow
+    /// schema is aligned to it first ([`crate::arrow_schema::align_batch`]); errors
+    /// name a column that does not fit.
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let aligned;
+        let batch = if batch.schema().fields() == self.context.arrow_schema().fields() {
+            batch
+        } else {
+            aligned =
+                align_struct_batch(batch, self.context.row_type(), self.context.arrow_schema())?;
+            &aligned
+        };
+        self.nans.update(self.context.row_type(), batch);
+        self.writer
+            .write(batch)
+            .await
+            .map_err(|e| parquet_error(&format!("writing {}", self.output.location), e))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far plus the estimated encoded size of the buffered row group.
+    pub fn estimated_size(&self) -> u64 {
+        (self.writer.bytes_written() + self.writer.in_progress_size()) as u64
+    }
+
+    /// Rows written so far.
+    pub fn rows_written(&self) -> u64 {
+        self.rows
+    }
+
+    /// The location of the file.
+    pub fn location(&self) -> &str {
+        &self.output.location
+    }
+
+    /// Finishes the file (footer, upload) and describes it.
+    pub async fn close(mut self) -> Result<DataFile> {
+        let metadata = self
+            .writer
+            .finish()
+            .await
+            .map_err(|e| parquet_error(&format!("finishing {}", self.output.location), e))?;
+        let size = i64::try_from(self.writer.bytes_written())
+            .map_err(|_| Error::new(ErrorKind::Unexpected, "file size does not fit in 64 bits"))?;
+        let mut file = DataFile::new(
+            DataFileFormat::Parquet,
+            self.output.location.clone(),
+            0,
+            size,
+        )
+        .with_partition(std::mem::take(&mut self.partition))
+        .with_content(self.context.content());
+        file.equality_ids.clone_from(&self.context.equality_ids);
+        file.sort_order_id = self.context.sort_order_id;
+        fill_metrics(&mut file, &metadata, &self.context.leaves, &self.nans);
+        Ok(file)
+    }
+
+    /// Abandons the file: the upload is aborted and nothing is left in the store.
+    pub async fn abort(self) -> Result<()> {
+        let mut inner = self.writer.into_inner();
+        match inner.abort().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Error::new(
+                ErrorKind::Io,
+                format!("aborting the upload of {}", self.output.location),
+            )
+            .with_source(e)),
+        }
+    }
+}
