@@ -10,6 +10,13 @@
 //! Metadata files are written with [`PutMode::Create`] (create-if-absent): a file, once
 //! written, is never replaced.
 //!
+//! The object behind a location is found the way Iceberg's own FileIOs (Java's
+//! `S3FileIO`, PyIceberg's `PyArrowFileIO`) find it: [`ObjectLocation`] takes the text
+//! after `scheme://authority/` as the object key, verbatim (no percent-decoding), so a
+//! partition folder `p=a%2Fb` is the key `p=a%2Fb` for every engine. Store options may
+//! be given under their Iceberg FileIO names (`s3.endpoint`, `s3.access-key-id`, ...;
+//! see [`object_store_options`]).
+//!
 //! ```
 //! # fn main() -> floe_catalog::Result<()> {
 //! use floe_catalog::{NamespaceIdent, Warehouse};
@@ -86,6 +93,175 @@ fn parse_location(location: &str) -> Result<Url> {
     }
 }
 
+/// Iceberg FileIO properties for S3 and the object_store options they become
+/// ([`object_store_options`]).
+const S3_PROPERTIES: [(&str, &str); 6] = [
+    ("s3.endpoint", "aws_endpoint"),
+    ("s3.access-key-id", "aws_access_key_id"),
+    ("s3.secret-access-key", "aws_secret_access_key"),
+    ("s3.session-token", "aws_session_token"),
+    ("s3.region", "aws_region"),
+    ("client.region", "aws_region"),
+];
+
+/// Maps Iceberg FileIO properties to object_store builder options.
+///
+/// - `s3.endpoint`, `s3.access-key-id`, `s3.secret-access-key`, `s3.session-token`,
+///   `s3.region` (or `client.region`) become `aws_endpoint`, `aws_access_key_id`, ...;
+///   an `http://` endpoint also sets `aws_allow_http`.
+/// - `s3.path-style-access` = `true` becomes `aws_virtual_hosted_style_request` = `false`
+///   (and the reverse).
+/// - Keys that already are object_store options (`aws_*`, `google_*`, `azure_*`) pass
+///   through unchanged; everything else is ignored.
+///
+/// ```
+/// let opts = floe_catalog::io::object_store_options([
+///     ("s3.endpoint", "http://127.0.0.1:9000"),
+///     ("s3.path-style-access", "true"),
+///     ("write.format.default", "parquet"),
+/// ]);
+/// assert!(opts.contains(&("aws_endpoint".into(), "http://127.0.0.1:9000".into())));
+/// assert!(opts.contains(&("aws_allow_http".into(), "true".into())));
+/// assert!(opts.contains(&("aws_virtual_hosted_style_request".into(), "false".into())));
+/// assert_eq!(opts.len(), 3);
+/// ```
+pub fn object_store_options<I, K, V>(properties: I) -> Vec<(String, String)>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut options = Vec::new();
+    for (key, value) in properties {
+        let (key, value) = (key.as_ref(), value.as_ref().trim());
+        if let Some((_, option)) = S3_PROPERTIES.iter().find(|(k, _)| *k == key) {
+            if key == "s3.endpoint" && value.to_ascii_lowercase().starts_with("http://") {
+                options.push(("aws_allow_http".to_owned(), "true".to_owned()));
+            }
+            options.push(((*option).to_owned(), value.to_owned()));
+        } else if key == "s3.path-style-access" {
+            let path_style = value.eq_ignore_ascii_case("true");
+            options.push((
+                "aws_virtual_hosted_style_request".to_owned(),
+                (!path_style).to_string(),
+            ));
+        } else if ["aws_", "google_", "azure_"]
+            .iter()
+            .any(|p| key.starts_with(p))
+        {
+            options.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    options
+}
+
+/// A location split into the store that serves it and the object key in that store.
+///
+/// - `scheme://authority/key` → scheme (lower case; `s3a` and `s3n` are `s3`),
+///   authority (bucket, container), and the rest as the key, verbatim.
+/// - `/abs/path`, `file:///abs/path` and Hadoop's `file:/abs/path` → the local file
+///   system, key `abs/path`.
+///
+/// Relative paths, `.`/`..` or empty segments and control characters are rejected.
+///
+/// ```
+/// use floe_catalog::io::ObjectLocation;
+/// let l = ObjectLocation::parse("s3a://bucket/wh/t/data/p=a%2Fb/f.parquet").unwrap();
+/// assert_eq!((l.scheme(), l.authority()), ("s3", "bucket"));
+/// assert_eq!(l.key().as_ref(), "wh/t/data/p=a%2Fb/f.parquet");
+/// assert_eq!(l.store_root(), "s3://bucket/");
+/// let l = ObjectLocation::parse("/tmp/my table/f").unwrap();
+/// assert_eq!((l.scheme(), l.key().as_ref()), ("file", "tmp/my table/f"));
+/// assert!(ObjectLocation::parse("s3://bucket/a/../b").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectLocation {
+    scheme: String,
+    authority: String,
+    key: Path,
+}
+
+impl ObjectLocation {
+    /// Splits `location`; see the type's docs.
+    pub fn parse(location: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::invalid(format!(
+                "invalid location `{}`: {why}",
+                location.escape_debug()
+            ))
+        };
+        if location.chars().any(char::is_control) {
+            return Err(bad("control characters are not allowed"));
+        }
+        let (scheme, authority, key) = if let Some((scheme, rest)) = location.split_once("://") {
+            let scheme = scheme.to_ascii_lowercase();
+            if scheme.is_empty()
+                || !scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            {
+                return Err(bad("not a URL scheme"));
+            }
+            let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
+            (scheme, authority, key)
+        } else if let Some(path) = location.strip_prefix("file:") {
+            // Hadoop writes local locations as `file:/abs/path`.
+            let key = path
+                .strip_prefix('/')
+                .ok_or_else(|| bad("expected `file:/<absolute path>`"))?;
+            ("file".to_owned(), "", key)
+        } else if let Some(key) = location.strip_prefix('/') {
+            ("file".to_owned(), "", key)
+        } else {
+            return Err(bad(
+                "expected a URL (`s3://...`, `file:///...`) or an absolute path",
+            ));
+        };
+        let scheme = match scheme.as_str() {
+            "s3a" | "s3n" => "s3".to_owned(),
+            _ => scheme,
+        };
+        if matches!(scheme.as_str(), "file" | "memory") && !authority.is_empty() {
+            return Err(bad(
+                "a local or memory location has no authority (use `file:///...`)",
+            ));
+        }
+        let key = Path::parse(key.trim_end_matches('/'))
+            .map_err(|e| bad("not a valid object key").with_source(e))?;
+        Ok(Self {
+            scheme,
+            authority: authority.to_owned(),
+            key,
+        })
+    }
+
+    /// The scheme, lower case, `s3a`/`s3n` folded into `s3`; `file` for local paths.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The authority: bucket, container (`container@account.host` for `abfss`), or
+    /// empty.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// The object key in the store: the location's path, verbatim.
+    pub fn key(&self) -> &Path {
+        &self.key
+    }
+
+    /// The root URL of the store that serves this location: `scheme://authority/`.
+    pub fn store_root(&self) -> String {
+        format!("{}://{}/", self.scheme, self.authority)
+    }
+
+    /// Whether `other` is served by the same store.
+    pub fn same_store(&self, other: &Self) -> bool {
+        self.scheme == other.scheme && self.authority == other.authority
+    }
+}
+
 /// A URL without a trailing `/` in its path, as a string.
 fn trimmed(url: &Url) -> String {
     url.as_str().trim_end_matches('/').to_owned()
@@ -127,8 +303,16 @@ impl Warehouse {
         let store: Arc<dyn ObjectStore> = match root.scheme() {
             "file" => Arc::new(LocalFileSystem::new()),
             "memory" => Arc::new(InMemory::new()),
-            _ => {
-                let (store, _) = object_store::parse_url_opts(&root, options).map_err(|e| {
+            scheme => {
+                // object_store knows `s3a` but not Hadoop's `s3n`: both are S3.
+                let mut store_url = root.clone();
+                if scheme == "s3n" {
+                    store_url =
+                        Url::parse(&root.as_str().replacen("s3n://", "s3://", 1)).map_err(|e| {
+                            Error::invalid(format!("invalid location `{root}`")).with_source(e)
+                        })?;
+                }
+                let (store, _) = object_store::parse_url_opts(&store_url, options).map_err(|e| {
                     Error::unsupported(format!(
                         "no object store for warehouse `{root}` (is the catalog built with the `s3`, `gcs` or `azure` feature?)"
                     ))
@@ -138,6 +322,17 @@ impl Warehouse {
             }
         };
         Ok(Self::with_store(root, store))
+    }
+
+    /// Like [`Self::with_options`], with Iceberg FileIO properties (`s3.endpoint`,
+    /// `s3.access-key-id`, ...) mapped by [`object_store_options`].
+    pub fn with_properties<I, K, V>(location: &str, properties: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Self::with_options(location, object_store_options(properties))
     }
 
     /// A warehouse at `root` served by `store` (tests inject in-memory or fault-injecting
@@ -193,18 +388,23 @@ impl Warehouse {
         Ok(normalized)
     }
 
-    /// The object-store path of a location; the location must be served by this
-    /// warehouse's store (same scheme and bucket).
+    /// The root of the store that serves the warehouse, split like a location.
+    pub fn store_location(&self) -> Result<ObjectLocation> {
+        ObjectLocation::parse(self.root.as_str())
+    }
+
+    /// The object-store path of a location ([`ObjectLocation::key`]: the path verbatim,
+    /// as Iceberg's FileIOs use it); the location must be served by this warehouse's
+    /// store (same scheme and bucket).
     pub fn path(&self, location: &str) -> Result<Path> {
-        let url = parse_location(location)?;
-        if url.scheme() != self.root.scheme() || url.host_str() != self.root.host_str() {
+        let parsed = ObjectLocation::parse(location)?;
+        if !parsed.same_store(&self.store_location()?) {
             return Err(Error::unsupported(format!(
                 "location `{location}` is not served by the warehouse object store `{}`",
                 self.root()
             )));
         }
-        Path::from_url_path(url.path())
-            .map_err(|e| Error::invalid(format!("invalid location `{location}`")).with_source(e))
+        Ok(parsed.key)
     }
 
     /// Reads a whole file.
@@ -305,6 +505,89 @@ mod tests {
         }
         let wh = wh.allow_external_locations(true);
         assert!(wh.check_location("memory:///elsewhere").is_ok());
+    }
+
+    #[test]
+    fn keys_are_the_location_path_verbatim() {
+        let wh = Warehouse::new("memory:///wh").unwrap();
+        for (location, key) in [
+            (
+                "memory:///wh/t/data/p=a%2Fb/f.parquet",
+                "wh/t/data/p=a%2Fb/f.parquet",
+            ),
+            ("memory:///wh/my table/ünï.json", "wh/my table/ünï.json"),
+            ("memory:///wh/t/", "wh/t"),
+        ] {
+            assert_eq!(wh.path(location).unwrap().as_ref(), key, "{location}");
+        }
+        for bad in [
+            "memory:///wh/a/../b",
+            "memory:///wh//b",
+            "memory:///wh/a\nb",
+            "s3://b/k",
+        ] {
+            assert!(wh.path(bad).is_err(), "{bad} should be rejected");
+        }
+        for (location, scheme, authority, key) in [
+            ("s3://b/k/x", "s3", "b", "k/x"),
+            ("s3a://b/k", "s3", "b", "k"),
+            ("S3N://b/k", "s3", "b", "k"),
+            ("file:///tmp/x", "file", "", "tmp/x"),
+            ("file:/tmp/x", "file", "", "tmp/x"),
+            ("/tmp/x", "file", "", "tmp/x"),
+            (
+                "abfss://c@acct.dfs.core.windows.net/k",
+                "abfss",
+                "c@acct.dfs.core.windows.net",
+                "k",
+            ),
+            ("gs://b", "gs", "b", ""),
+        ] {
+            let l = ObjectLocation::parse(location).unwrap();
+            assert_eq!(
+                (l.scheme(), l.authority(), l.key().as_ref()),
+                (scheme, authority, key)
+            );
+        }
+        for bad in [
+            "relative/x",
+            "file://host/x",
+            "file:relative",
+            "://x",
+            "s 3://b/k",
+        ] {
+            assert!(
+                ObjectLocation::parse(bad).is_err(),
+                "{bad} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn iceberg_s3_properties_become_store_options() {
+        let opts = object_store_options([
+            ("s3.endpoint", "https://s3.example.com"),
+            ("s3.access-key-id", "AK"),
+            ("s3.secret-access-key", "SK"),
+            ("s3.session-token", "T"),
+            ("client.region", "eu-west-1"),
+            ("s3.path-style-access", "false"),
+            ("aws_conditional_put", "etag"),
+            ("unrelated", "x"),
+        ]);
+        let expected: Vec<(String, String)> = [
+            ("aws_endpoint", "https://s3.example.com"),
+            ("aws_access_key_id", "AK"),
+            ("aws_secret_access_key", "SK"),
+            ("aws_session_token", "T"),
+            ("aws_region", "eu-west-1"),
+            ("aws_virtual_hosted_style_request", "true"),
+            ("aws_conditional_put", "etag"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(opts, expected);
     }
 
     #[tokio::test]

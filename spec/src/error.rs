@@ -32,6 +32,9 @@ pub enum ErrorKind {
     AlreadyExists,
     /// The namespace still holds tables or views. REST: 409 `NamespaceNotEmptyException`.
     NamespaceNotEmpty,
+    /// A file or object that does not exist (a data file, a manifest). REST: 404
+    /// `NotFoundException`.
+    NotFound,
     /// A storage or database failure. REST: 500 `ServiceFailureException`.
     Io,
     /// A broken invariant inside Floe. REST: 500 `ServiceFailureException`.
@@ -51,6 +54,7 @@ impl ErrorKind {
             Self::NoSuchView => "NoSuchViewException",
             Self::AlreadyExists => "AlreadyExistsException",
             Self::NamespaceNotEmpty => "NamespaceNotEmptyException",
+            Self::NotFound => "NotFoundException",
             Self::Io | Self::Unexpected => "ServiceFailureException",
         }
     }
@@ -61,7 +65,7 @@ impl ErrorKind {
             Self::DataInvalid => 400,
             Self::FeatureUnsupported => 406,
             Self::CommitFailed | Self::AlreadyExists | Self::NamespaceNotEmpty => 409,
-            Self::NoSuchNamespace | Self::NoSuchTable | Self::NoSuchView => 404,
+            Self::NoSuchNamespace | Self::NoSuchTable | Self::NoSuchView | Self::NotFound => 404,
             Self::CommitStateUnknown | Self::Io | Self::Unexpected => 500,
         }
     }

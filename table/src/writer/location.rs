@@ -18,44 +18,22 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 use uuid::Uuid;
 
+use floe_catalog::io::ObjectLocation;
+
 use super::WRITE_DATA_PATH;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::io::FileIO;
+pub use crate::io::OutputFile;
 
 /// Maps a full location (`s3://bucket/a/b`) to the path of the object in the store.
 pub type PathResolver = Arc<dyn Fn(&str) -> Result<Path> + Send + Sync>;
 
-/// The object-store path of a location under object_store's conventions: the part after
-/// `scheme://authority/` for URLs (`s3://bucket/a/b` → `a/b`, `file:///tmp/t` →
-/// `tmp/t`), the path without its leading `/` for plain absolute paths.
+/// The object-store path of a location: the part after `scheme://authority/` for URLs
+/// (`s3://bucket/a/b` → `a/b`, `file:///tmp/t` → `tmp/t`), the path without its leading
+/// `/` for plain absolute paths; verbatim, as [`FileIO`] and Iceberg's FileIOs use it
+/// ([`ObjectLocation`]).
 pub fn default_store_path(location: &str) -> Result<Path> {
-    let rest = match location.split_once("://") {
-        Some((_, after)) => after.split_once('/').map_or("", |(_, p)| p),
-        None => location.trim_start_matches('/'),
-    };
-    Path::parse(rest).map_err(|e| {
-        Error::invalid(format!("location `{location}` is not a valid object path")).with_source(e)
-    })
-}
-
-/// A file to write: the store, the path in it, and the full location recorded in
-/// manifests.
-#[derive(Clone)]
-pub struct OutputFile {
-    /// The object store.
-    pub store: Arc<dyn ObjectStore>,
-    /// The path of the object in the store.
-    pub path: Path,
-    /// The full location (`DataFile.file_path`).
-    pub location: String,
-}
-
-impl fmt::Debug for OutputFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutputFile")
-            .field("path", &self.path)
-            .field("location", &self.location)
-            .finish_non_exhaustive()
-    }
+    Ok(ObjectLocation::parse(location)?.key().clone())
 }
 
 /// Hands out new file locations under a data location.
@@ -108,6 +86,22 @@ impl LocationGenerator {
         // Fail early on a location the store cannot address.
         (generator.resolve)(&generator.data_location)?;
         Ok(generator)
+    }
+
+    /// Files of the table at `table_location` (like [`Self::for_table`]), written
+    /// through `io`: the store is the one `io` uses for the data location.
+    pub fn for_table_io<S: BuildHasher>(
+        io: &FileIO,
+        table_location: &str,
+        properties: &HashMap<String, String, S>,
+    ) -> Result<Self> {
+        let data_location = data_location(table_location, properties);
+        let store = io.store(&data_location)?;
+        Ok(Self::new(
+            store,
+            data_location,
+            Arc::new(default_store_path),
+        ))
     }
 
     /// The data location (without a trailing `/`).

@@ -19,6 +19,7 @@ use super::location::OutputFile;
 use super::metrics::{NanCounts, fill_metrics};
 use crate::arrow_schema::align_struct_batch;
 use crate::error::{Error, ErrorKind, Result, parquet_error};
+use crate::io::FileIO;
 
 /// Writes one Parquet file.
 pub struct ParquetWriter {
@@ -62,6 +63,16 @@ impl ParquetWriter {
             nans: NanCounts::default(),
             rows: 0,
         })
+    }
+
+    /// Starts a file at `location`, written through `io` (see [`Self::try_new`]).
+    pub fn try_new_in(
+        io: &FileIO,
+        location: impl Into<String>,
+        context: Arc<WriterContext>,
+        partition: Vec<Option<Datum>>,
+    ) -> Result<Self> {
+        Self::try_new(context, io.new_output(location)?, partition)
     }
 
     /// Writes the rows of `batch`. A batch that does not have exactly the writer's Arrow

@@ -1,4 +1,5 @@
 //! Integration tests of `floe-table`, one binary with a module per area.
 
+mod io;
 mod scan;
 mod writer;
