@@ -8,6 +8,11 @@
 pub mod arrow_schema;
 pub mod arrow_transform;
 pub mod error;
+pub mod summary;
+pub mod table;
+pub mod transaction;
 pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};
+pub use table::Table;
+pub use transaction::Transaction;

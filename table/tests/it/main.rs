@@ -1,3 +1,4 @@
 //! Integration tests of `floe-table`, one binary with a module per area.
 
+mod transaction;
 mod writer;

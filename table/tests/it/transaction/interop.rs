@@ -1,0 +1,95 @@
+//! PyIceberg 0.12 reads a table Floe wrote with appends, a delete, an overwrite, a
+//! position delete and schema evolution: same rows.
+//!
+//! The interpreter is `FLOE_TEST_PYTHON` (set by `scripts/test`); without it the test
+//! fails.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use floe_spec::expr::Reference;
+use floe_spec::types::{PrimitiveType, Type};
+use floe_spec::values::Datum;
+use floe_table::transaction::SchemaUpdate;
+use serde_json::Value;
+
+use super::operations::add_position_deletes;
+use super::{Env, batch};
+
+fn python() -> PathBuf {
+    match std::env::var_os("FLOE_TEST_PYTHON").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => panic!(
+            "FLOE_TEST_PYTHON is not set: run scripts/test, which creates the PyIceberg venv"
+        ),
+    }
+}
+
+#[tokio::test]
+async fn pyiceberg_reads_a_table_floe_changed() {
+    let python = python();
+    let env = Env::new().await;
+    let t = env.create("t", true, &[]).await;
+    let t = t
+        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
+        .await
+        .unwrap();
+    let t = t.append(vec![batch(&t, 20..25, "c")]).await.unwrap();
+    let t = t
+        .delete(Reference::new("cat").equal_to(Datum::String("c".into())))
+        .await
+        .unwrap();
+    let t = t
+        .overwrite(
+            Reference::new("cat").equal_to(Datum::String("b".into())),
+            vec![batch(&t, 100..103, "b")],
+        )
+        .await
+        .unwrap();
+    let a = t
+        .live_entries(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.data_file.partition == vec![Some(Datum::String("a".into()))])
+        .unwrap()
+        .data_file;
+    let t = add_position_deletes(&t, &a, &[0, 9]).await.unwrap();
+    let mut tx = t.new_transaction();
+    tx.update_schema(SchemaUpdate::new().add_column("extra", Type::Primitive(PrimitiveType::Int)));
+    let t = tx.commit().await.unwrap();
+    let t = t.append(vec![batch(&t, 200..202, "d")]).await.unwrap();
+
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/pyiceberg_read.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(t.metadata_location().unwrap())
+        .arg("--scan")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "PyIceberg failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut ids: Vec<i64> = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut expected: Vec<i64> = (1..9).chain(100..103).chain(200..202).collect();
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    assert_eq!(doc["row_count"], expected.len());
+    for r in doc["rows"].as_array().unwrap() {
+        assert_eq!(r["v"].as_i64(), Some(r["id"].as_i64().unwrap() * 10), "{r}");
+    }
+    let snapshots = doc["snapshots"].as_array().unwrap();
+    assert_eq!(snapshots.len(), 6);
+    assert_eq!(doc["last_sequence_number"], 6);
+}
