@@ -4,10 +4,13 @@
 //!
 //! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
 //! Parquet data and delete files that any Iceberg engine reads.
+//!
+//! - [`scan`]: snapshot scans, incremental and changelog scans, read into Arrow.
 
 pub mod arrow_schema;
 pub mod arrow_transform;
 pub mod error;
+pub mod scan;
 pub mod summary;
 pub mod table;
 pub mod transaction;

@@ -57,6 +57,7 @@
 
 mod refs;
 mod retry;
+mod rewrite;
 mod schema_update;
 mod snapshot_producer;
 mod spec_update;
@@ -107,6 +108,8 @@ pub(crate) struct AttemptContext<'a> {
     pub touched_refs: HashSet<String>,
     /// Every manifest and list the transaction wrote (all attempts).
     pub written: &'a mut Vec<String>,
+    /// Data files the transaction wrote.
+    pub created: &'a mut Vec<String>,
     /// Manifests and lists referenced by this attempt's snapshots.
     pub referenced: HashSet<String>,
     /// Manifest lists written so far (the `<attempt>` of their names).
@@ -304,6 +307,7 @@ impl Transaction {
             own_snapshots: HashSet::new(),
             touched_refs: HashSet::new(),
             written: &mut self.written,
+            created: &mut self.created_data_files,
             referenced: HashSet::new(),
             attempt_counter: self.attempt_counter,
         };

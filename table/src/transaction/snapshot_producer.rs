@@ -109,6 +109,8 @@ struct Filtered {
     removed: Vec<(i32, DataFile)>,
     /// Explicitly named paths found in the manifest.
     found: Vec<String>,
+    /// Removed data files with some rows that must be kept (rewritten).
+    partial: Vec<DataFile>,
 }
 
 /// One snapshot-producing operation, configured with the builder methods and added to
@@ -132,6 +134,8 @@ pub struct SnapshotUpdate {
     manifest_count: u32,
     new_manifests: Option<Vec<ManifestFile>>,
     filtered: HashMap<String, Filtered>,
+    /// Partly matching files rewritten (sorted source paths) and the new files.
+    rewritten: Option<(Vec<String>, Vec<DataFile>)>,
 }
 
 /// A new random positive snapshot id (as Java: the xor of a random UUID's halves).
@@ -177,6 +181,7 @@ impl SnapshotUpdate {
             manifest_count: 0,
             new_manifests: None,
             filtered: HashMap::new(),
+            rewritten: None,
         }
     }
 
@@ -272,8 +277,9 @@ impl SnapshotUpdate {
         self
     }
 
-    /// Removes the rows matching `filter`: files whose rows all match are dropped; a
-    /// file with only some matching rows is an error (rewriting it needs the reader).
+    /// Removes the rows matching `filter`: files whose rows all match (by partition or
+    /// column metrics) are dropped; files with some matching rows are read (deletes
+    /// applied) and rewritten without them.
     #[must_use]
     pub fn delete_where(mut self, filter: Expression) -> Self {
         self.delete_filter = Some(match self.delete_filter.take() {
@@ -319,7 +325,7 @@ impl SnapshotUpdate {
         self.added_data.iter().chain(&self.added_deletes)
     }
 
-    fn operation(&self, removed_any: bool) -> Operation {
+    fn operation(&self, removed_any: bool, rewrote_any: bool) -> Operation {
         match self.kind {
             SnapshotKind::FastAppend | SnapshotKind::MergeAppend => Operation::Append,
             SnapshotKind::Overwrite => {
@@ -330,6 +336,7 @@ impl SnapshotUpdate {
                 }
             }
             SnapshotKind::ReplacePartitions => Operation::Overwrite,
+            SnapshotKind::Delete if rewrote_any => Operation::Overwrite,
             SnapshotKind::Delete => Operation::Delete,
             SnapshotKind::Rewrite => Operation::Replace,
             SnapshotKind::RowDelta => {
@@ -623,6 +630,7 @@ impl SnapshotUpdate {
         let mut kept = Vec::new();
         let mut removed: Vec<(i32, DataFile)> = Vec::new();
         let mut found: HashSet<String> = HashSet::new();
+        let mut partial: Vec<DataFile> = Vec::new();
         let unpartitioned_replace = self.kind == SnapshotKind::ReplacePartitions
             && md.default_partition_spec().is_unpartitioned();
         // Data manifests first: delete manifests drop deletes of removed data files.
@@ -647,6 +655,7 @@ impl SnapshotUpdate {
                     manifest: None,
                     removed: Vec::new(),
                     found: Vec::new(),
+                    partial: Vec::new(),
                 };
                 for e in entries {
                     if !e.is_alive() {
@@ -667,13 +676,19 @@ impl SnapshotUpdate {
                                 Match::All => true,
                                 Match::None => false,
                                 Match::Some => {
-                                    return Err(Error::unsupported(format!(
-                                        "{op}: data file `{}` has rows that match the filter `{}` \
-                                         and rows that do not; rewriting such files needs the \
-                                         table reader, which is not available yet",
-                                        f.file_path,
-                                        filter.expression()
-                                    )));
+                                    if !matches!(
+                                        self.kind,
+                                        SnapshotKind::Overwrite | SnapshotKind::Delete
+                                    ) {
+                                        return Err(Error::unsupported(format!(
+                                            "{op}: data file `{}` has rows that match the filter \
+                                             `{}` and rows that do not",
+                                            f.file_path,
+                                            filter.expression()
+                                        )));
+                                    }
+                                    r.partial.push(f.clone());
+                                    true
                                 }
                             }
                         } else {
@@ -724,6 +739,7 @@ impl SnapshotUpdate {
             };
             found.extend(result.found.iter().cloned());
             removed.extend(result.removed.iter().cloned());
+            partial.extend(result.partial.iter().cloned());
             match result.manifest {
                 Some(new) => {
                     manifests_replaced += 1;
@@ -749,6 +765,59 @@ impl SnapshotUpdate {
         }
         for (spec_id, f) in &removed {
             summary.remove_file(f, *spec_id);
+        }
+        let mut rewritten_manifest = None;
+        if !partial.is_empty() {
+            let mut sources: Vec<String> = partial.iter().map(|f| f.file_path.clone()).collect();
+            sources.sort();
+            let outputs = match &self.rewritten {
+                Some((done, outputs)) if *done == sources => outputs.clone(),
+                _ => {
+                    if let Some((_, old)) = self.rewritten.take() {
+                        for f in old {
+                            ctx.storage.delete(&f.file_path).await.ok();
+                        }
+                    }
+                    let filter = self.delete_filter.clone().unwrap_or(Expression::True);
+                    let outputs = super::rewrite::rewrite_without(
+                        ctx.storage,
+                        &md,
+                        parent_id.unwrap_or_default(),
+                        &partial,
+                        &filter,
+                        ctx.created,
+                    )
+                    .await?;
+                    self.rewritten = Some((sources, outputs.clone()));
+                    outputs
+                }
+            };
+            for f in &outputs {
+                summary.add_file(f, md.default_spec_id());
+            }
+            if !outputs.is_empty() {
+                let id = self.snapshot_id;
+                let entries = outputs
+                    .into_iter()
+                    .map(|f| ManifestEntry {
+                        status: ManifestStatus::Added,
+                        snapshot_id: Some(id),
+                        sequence_number: None,
+                        file_sequence_number: None,
+                        data_file: f,
+                    })
+                    .collect();
+                rewritten_manifest = Some(
+                    self.write_manifest(
+                        ctx,
+                        &md,
+                        md.default_spec_id(),
+                        ManifestContentType::Data,
+                        entries,
+                    )
+                    .await?,
+                );
+            }
         }
         if self.kind == SnapshotKind::Rewrite {
             let unpartitioned: HashSet<i32> = md
@@ -787,6 +856,7 @@ impl SnapshotUpdate {
         }
 
         let mut manifests: Vec<ManifestFile> = new_manifests;
+        manifests.extend(rewritten_manifest);
         manifests.extend(kept);
         if self.kind == SnapshotKind::MergeAppend {
             manifests = self.merge(ctx, &md, manifests, &new_paths).await?;
@@ -847,7 +917,7 @@ impl SnapshotUpdate {
             timestamp_ms: now_ms().max(md.last_updated_ms()),
             manifest_list: list_path,
             summary: Summary {
-                operation: self.operation(!removed.is_empty()),
+                operation: self.operation(!removed.is_empty(), !partial.is_empty()),
                 additional_properties: summary.build(Some(previous.unwrap_or(&empty))),
             },
             schema_id: Some(md.current_schema_id()),

@@ -1,4 +1,5 @@
 //! Integration tests of `floe-table`, one binary with a module per area.
 
+mod scan;
 mod transaction;
 mod writer;

@@ -4,4 +4,5 @@
 
 mod python;
 mod python_env;
+mod rest_pyiceberg;
 mod spec_interop;

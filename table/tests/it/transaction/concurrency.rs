@@ -111,6 +111,10 @@ async fn concurrent_appends_deletes_and_overwrites_lose_nothing() {
     }
     assert_eq!(live_records(&t).await, n_acked as i64 * 5 + 4);
     assert_eq!(
+        super::scan_ids(&t).await.len() as i64,
+        n_acked as i64 * 5 + 4
+    );
+    assert_eq!(
         summary(&t, "total-records"),
         Some((n_acked as i64 * 5 + 4).to_string())
     );

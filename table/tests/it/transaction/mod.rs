@@ -197,3 +197,26 @@ pub fn summary(table: &Table, key: &str) -> Option<String> {
         .current_snapshot()
         .and_then(|s| s.summary.additional_properties.get(key).cloned())
 }
+
+/// The `id`s of the current snapshot's rows, read with the scan engine (deletes
+/// applied), sorted.
+pub async fn scan_ids(table: &Table) -> Vec<i64> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    let io = Arc::new(floe_table::scan::ObjectStoreFileRead::new(
+        table.store().clone(),
+    ));
+    let batches = floe_table::scan::TableScanBuilder::new(table.metadata().clone(), io)
+        .select(["id"])
+        .build()
+        .unwrap()
+        .to_arrow()
+        .await
+        .unwrap();
+    let mut ids: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect();
+    ids.sort_unstable();
+    ids
+}

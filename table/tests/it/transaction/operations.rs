@@ -5,11 +5,10 @@ use floe_spec::expr::Reference;
 use floe_spec::manifest::{DataContentType, ManifestStatus};
 use floe_spec::snapshot::Operation;
 use floe_spec::values::Datum;
-use floe_table::ErrorKind;
 use floe_table::transaction::SnapshotUpdate;
 use floe_table::writer::{LocationGenerator, PositionDeleteWriter};
 
-use super::{Env, all_entries, batch, live_paths, live_records, status_of, summary};
+use super::{Env, all_entries, batch, live_paths, live_records, scan_ids, status_of, summary};
 
 #[tokio::test]
 async fn fast_append_adds_a_manifest_and_keeps_the_old_ones() {
@@ -157,19 +156,63 @@ async fn delete_by_filter_drops_whole_files_and_rejects_partial_matches() {
         .unwrap();
     assert_eq!(live_records(&t).await, 0);
 
-    // A file with some matching rows cannot be dropped whole.
+    // A file with some matching rows is rewritten without them.
     let t = t.append(vec![batch(&t, 100..110, "c")]).await.unwrap();
-    let head = t.current_snapshot().unwrap().snapshot_id;
-    let err = t
+    let old = live_paths(&t).await;
+    let t = t
         .delete(Reference::new("id").less_than(Datum::Long(105)))
         .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::FeatureUnsupported, "{err}");
-    let file = live_paths(&t).await.pop().unwrap();
-    assert!(err.to_string().contains(&file), "{err}");
-    let mut t = t;
-    t.refresh().await.unwrap();
-    assert_eq!(t.current_snapshot().unwrap().snapshot_id, head);
+        .unwrap();
+    let s = t.current_snapshot().unwrap().clone();
+    assert_eq!(s.summary.operation, Operation::Overwrite);
+    assert_eq!(summary(&t, "deleted-records").as_deref(), Some("10"));
+    assert_eq!(summary(&t, "added-records").as_deref(), Some("5"));
+    assert_eq!(summary(&t, "total-records").as_deref(), Some("5"));
+    let new = live_paths(&t).await;
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, old);
+    assert_eq!(scan_ids(&t).await, (105..110).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn partial_delete_applies_existing_deletes_and_keeps_unknown_rows() {
+    let env = Env::new().await;
+    let t = env.create("t", false, &[]).await;
+    let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
+    let file = t.live_entries(None).await.unwrap()[0].data_file.clone();
+    let t = add_position_deletes(&t, &file, &[0, 1]).await.unwrap();
+    assert_eq!(scan_ids(&t).await, (2..10).collect::<Vec<_>>());
+    let t = t
+        .delete(Reference::new("id").greater_than_or_eq(Datum::Long(8)))
+        .await
+        .unwrap();
+    assert_eq!(scan_ids(&t).await, (2..8).collect::<Vec<_>>());
+    // The position delete file went with its data file.
+    let live = t.live_entries(None).await.unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].data_file.content, DataContentType::Data);
+    assert_eq!(live[0].data_file.record_count, 6);
+    assert_eq!(summary(&t, "total-delete-files").as_deref(), Some("0"));
+
+    // Rows whose filter value is unknown (null `cat`) are kept.
+    let mut nulls = batch(&t, 20..24, "x");
+    let cat: arrow::array::ArrayRef = std::sync::Arc::new(arrow::array::StringArray::from(vec![
+        Some("x"),
+        None,
+        Some("y"),
+        None,
+    ]));
+    let mut cols = nulls.columns().to_vec();
+    cols[1] = cat;
+    nulls = arrow::array::RecordBatch::try_new(nulls.schema(), cols).unwrap();
+    let t = t.append(vec![nulls]).await.unwrap();
+    let t = t
+        .delete(Reference::new("cat").less_than(Datum::String("y".into())))
+        .await
+        .unwrap();
+    let mut expected: Vec<i64> = vec![21, 22, 23];
+    expected.sort_unstable();
+    assert_eq!(scan_ids(&t).await, expected);
 }
 
 #[tokio::test]

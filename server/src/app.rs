@@ -1,0 +1,313 @@
+//! The application: shared state, the route table and the one middleware stack.
+//!
+//! Middleware, outermost first (one `tower::ServiceBuilder`): request id
+//! (`x-request-id`, generated when absent, echoed on the answer), tracing (a span per
+//! request carrying the id), gzip compression, request metrics, Iceberg error bodies
+//! for answers produced by middleware or routing (timeouts, unknown routes, bad path
+//! or query), panic catching (500 with an Iceberg error body), timeout (504: a commit
+//! cut off has an unknown outcome, which is what clients assume for 504), the request
+//! body limit (413 with an Iceberg error body) and bearer-token authentication.
+//!
+//! ```no_run
+//! # async fn demo(catalog: std::sync::Arc<dyn floe_catalog::Catalog>) {
+//! use floe_server::app::{AppState, Settings, router};
+//! let app = router(AppState::new(catalog, Settings::default()));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8181").await.unwrap();
+//! axum::serve(listener, app).await.unwrap();
+//! # }
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use floe_catalog::{CacheStats, Catalog};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::map_response_body::MapResponseBodyLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Auth, AuthConfig, Verdict};
+use crate::error::{ApiError, INTERNAL_MESSAGE};
+use crate::metrics::Metrics;
+use crate::rest::extract::BodyLimit;
+use crate::rest::routes;
+
+/// The response body type of the panic-catching layer.
+type PanicBody = tower_http::body::UnsyncBoxBody<axum::body::Bytes, tower::BoxError>;
+
+/// The default request body limit: 16 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The default request timeout: 60 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Server settings beyond the catalog.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Request bodies larger than this are refused with 413.
+    pub max_body_bytes: usize,
+    /// Requests taking longer are answered with 504.
+    pub request_timeout: Duration,
+    /// A namespace separator to advertise (`namespace-separator`) and accept beside
+    /// 0x1F; `None` = only 0x1F.
+    pub namespace_separator: Option<String>,
+    /// Authentication.
+    pub auth: AuthConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            namespace_separator: None,
+            auth: AuthConfig {
+                token_ttl_secs: 3600,
+                ..AuthConfig::default()
+            },
+        }
+    }
+}
+
+/// Reads the catalog's cache statistics for `/metrics`.
+pub type CacheStatsFn = Arc<dyn Fn() -> CacheStats + Send + Sync>;
+
+/// The shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalog: Arc<dyn Catalog>,
+    metrics: Metrics,
+    auth: Auth,
+    settings: Settings,
+    cache_stats: Option<CacheStatsFn>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("catalog", &self.inner.catalog)
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over `catalog` with `settings`.
+    pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
+        Self::build(catalog, settings, None)
+    }
+
+    /// State over `catalog` with `settings`, with a source of cache statistics for
+    /// `/metrics`.
+    pub fn with_cache_stats(
+        catalog: Arc<dyn Catalog>,
+        settings: Settings,
+        stats: CacheStatsFn,
+    ) -> Self {
+        Self::build(catalog, settings, Some(stats))
+    }
+
+    fn build(
+        catalog: Arc<dyn Catalog>,
+        settings: Settings,
+        cache_stats: Option<CacheStatsFn>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                catalog,
+                metrics: Metrics::default(),
+                auth: Auth::new(settings.auth.clone()),
+                settings,
+                cache_stats,
+            }),
+        }
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
+        &self.inner.catalog
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The authenticator.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The catalog's cache statistics, if known.
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.inner.cache_stats.as_ref().map(|f| f())
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The complete application: routes, fallback and middleware.
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings().clone();
+    let limit = settings.max_body_bytes;
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
+        .layer(middleware::map_response(iceberg_error_body))
+        .layer(MapResponseBodyLayer::new(|b: PanicBody| Body::new(b)))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(BodyLimit(limit)))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    routes::routes()
+        .fallback(not_found)
+        .layer(stack)
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::for_status(
+        StatusCode::NOT_FOUND,
+        format!("no route for {} {}", req.method(), req.uri().path()),
+    )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE).into_response()
+}
+
+/// Gives error answers that are not Iceberg JSON yet (routing, path or query
+/// rejections, timeouts) an Iceberg error body.
+async fn iceberg_error_body(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 8 * 1024)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .filter(|t| !t.is_empty() && !status.is_server_error());
+    let message = text.unwrap_or_else(|| {
+        if status == StatusCode::GATEWAY_TIMEOUT {
+            "the request timed out".to_owned()
+        } else {
+            status
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_owned()
+        }
+    });
+    let mut fixed = ApiError::for_status(status, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fixed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fixed
+}
+
+async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    state
+        .metrics()
+        .record_request(&route, &method, response.status().as_u16(), start.elapsed());
+    response
+}
+
+/// Paths that never need a token: health, metrics and the token endpoint itself.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/health" | "/metrics" | "/v1/oauth/tokens")
+}
+
+async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let auth = state.auth();
+    if !auth.enabled() || is_public(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    match token.map(|t| auth.verify(t, now_secs())) {
+        Some(Verdict::Valid) => next.run(req).await,
+        Some(Verdict::Expired) => ApiError::new(
+            StatusCode::from_u16(419).unwrap_or(StatusCode::UNAUTHORIZED),
+            "NotAuthorizedException",
+            "the bearer token has expired",
+        )
+        .into_response(),
+        Some(Verdict::Invalid) => ApiError::unauthorized("invalid bearer token").into_response(),
+        None => ApiError::unauthorized("a bearer token is required (Authorization: Bearer ...)")
+            .into_response(),
+    }
+}
+
+/// A response with a JSON body.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,853 @@
+//! The route table and the handlers of the Iceberg REST API.
+//!
+//! [`ENDPOINTS`] is the one list of Iceberg endpoints: the router registers each of them
+//! twice, as `/v1/...` and as `/v1/{prefix}/...` (the server advertises no prefix, so
+//! PyIceberg calls `/v1/namespaces`; a client configured with a prefix still works),
+//! and `GET /v1/config` advertises exactly this list. Handlers decode identifiers and
+//! bodies and call the catalog; errors go through [`ApiError`]'s one mapping.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, get, on, post};
+use floe_catalog::{
+    CommitStatus, LoadedTable, NamespaceIdent, TableCommit, TableCreation, TableIdent,
+};
+use floe_spec::ErrorKind;
+use floe_spec::commit::TableRequirement;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::app::{AppState, json_response, now_secs};
+use crate::auth::TokenError;
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::ExtraMetric;
+use crate::rest::extract::{IcebergJson, parse_bool, split_namespace};
+use crate::rest::model::{
+    CatalogConfig, CommitTableRequest, CommitTableResponse, CommitTransactionRequest,
+    CreateNamespaceRequest, CreateTableRequest, ListNamespacesResponse, ListTablesResponse,
+    LoadTableResult, NamespaceResponse, OAuthError, OAuthTokenRequest, OAuthTokenResponse,
+    RegisterTableRequest, RenameTableRequest, ReportMetricsRequest, TableIdentifier,
+    UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
+};
+
+/// One Iceberg endpoint: method and path below `/v1/{prefix}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path after `/v1/{prefix}` (OpenAPI placeholders).
+    pub path: &'static str,
+}
+
+macro_rules! endpoints {
+    ($($method:literal $path:literal),* $(,)?) => {
+        /// Every Iceberg endpoint Floe serves (advertised by `GET /v1/config`).
+        pub const ENDPOINTS: &[Endpoint] = &[$(Endpoint { method: $method, path: $path }),*];
+    };
+}
+
+endpoints! {
+    "GET" "/namespaces",
+    "POST" "/namespaces",
+    "GET" "/namespaces/{namespace}",
+    "HEAD" "/namespaces/{namespace}",
+    "DELETE" "/namespaces/{namespace}",
+    "POST" "/namespaces/{namespace}/properties",
+    "GET" "/namespaces/{namespace}/tables",
+    "POST" "/namespaces/{namespace}/tables",
+    "GET" "/namespaces/{namespace}/tables/{table}",
+    "HEAD" "/namespaces/{namespace}/tables/{table}",
+    "POST" "/namespaces/{namespace}/tables/{table}",
+    "DELETE" "/namespaces/{namespace}/tables/{table}",
+    "POST" "/namespaces/{namespace}/register",
+    "POST" "/namespaces/{namespace}/tables/{table}/metrics",
+    "POST" "/tables/rename",
+    "POST" "/transactions/commit",
+}
+
+impl Endpoint {
+    /// The form advertised in `endpoints`: `"GET /v1/{prefix}/namespaces"`.
+    pub fn advertised(&self) -> String {
+        format!("{} /v1/{{prefix}}{}", self.method, self.path)
+    }
+
+    fn handler(&self) -> MethodRouter<AppState> {
+        match (self.method, self.path) {
+            ("GET", "/namespaces") => get(list_namespaces),
+            ("POST", "/namespaces") => post(create_namespace),
+            ("GET", "/namespaces/{namespace}") => get(load_namespace),
+            ("HEAD", "/namespaces/{namespace}") => on(MethodFilter::HEAD, namespace_exists),
+            ("DELETE", "/namespaces/{namespace}") => on(MethodFilter::DELETE, drop_namespace),
+            ("POST", "/namespaces/{namespace}/properties") => post(update_properties),
+            ("GET", "/namespaces/{namespace}/tables") => get(list_tables),
+            ("POST", "/namespaces/{namespace}/tables") => post(create_table),
+            ("GET", "/namespaces/{namespace}/tables/{table}") => get(load_table),
+            ("HEAD", "/namespaces/{namespace}/tables/{table}") => {
+                on(MethodFilter::HEAD, table_exists)
+            }
+            ("POST", "/namespaces/{namespace}/tables/{table}") => post(commit_table),
+            ("DELETE", "/namespaces/{namespace}/tables/{table}") => {
+                on(MethodFilter::DELETE, drop_table)
+            }
+            ("POST", "/namespaces/{namespace}/register") => post(register_table),
+            ("POST", "/namespaces/{namespace}/tables/{table}/metrics") => post(report_metrics),
+            ("POST", "/tables/rename") => post(rename_table),
+            ("POST", "/transactions/commit") => post(commit_transaction),
+            _ => unreachable!("endpoint without a handler"),
+        }
+    }
+}
+
+/// Every route of the server (without middleware and state).
+pub fn routes() -> Router<AppState> {
+    let mut by_path: BTreeMap<&str, MethodRouter<AppState>> = BTreeMap::new();
+    for e in ENDPOINTS {
+        let handler = e.handler();
+        let merged = match by_path.remove(e.path) {
+            Some(existing) => existing.merge(handler),
+            None => handler,
+        };
+        by_path.insert(e.path, merged);
+    }
+    let mut router = Router::new()
+        .route("/v1/config", get(get_config))
+        .route("/v1/oauth/tokens", post(oauth_token))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics));
+    for (path, handler) in by_path {
+        router = router
+            .route(&format!("/v1{path}"), handler.clone())
+            .route(&format!("/v1/{{prefix}}{path}"), handler);
+    }
+    router
+}
+
+type Params = Path<HashMap<String, String>>;
+type QueryMap = Query<HashMap<String, String>>;
+
+fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => json_response(status, bytes),
+        Err(e) => ApiError::from(
+            floe_spec::Error::new(ErrorKind::Unexpected, "cannot serialize the answer")
+                .with_source(e),
+        )
+        .into_response(),
+    }
+}
+
+fn namespace(state: &AppState, params: &HashMap<String, String>) -> ApiResult<NamespaceIdent> {
+    let segment = params
+        .get("namespace")
+        .ok_or_else(|| ApiError::bad_request("missing namespace"))?;
+    let levels = split_namespace(segment, state.settings().namespace_separator.as_deref());
+    Ok(NamespaceIdent::new(levels)?)
+}
+
+fn table(state: &AppState, params: &HashMap<String, String>) -> ApiResult<TableIdent> {
+    let ns = namespace(state, params)?;
+    let name = params
+        .get("table")
+        .ok_or_else(|| ApiError::bad_request("missing table name"))?;
+    Ok(TableIdent::new(ns, name.as_str())?)
+}
+
+fn ident_from_json(id: &TableIdentifier) -> ApiResult<TableIdent> {
+    Ok(TableIdent::from_parts(
+        id.namespace.clone(),
+        id.name.as_str(),
+    )?)
+}
+
+fn ident_to_json(id: &TableIdent) -> TableIdentifier {
+    TableIdentifier {
+        namespace: id.namespace.levels().to_vec(),
+        name: id.name.clone(),
+    }
+}
+
+/// Slices `items` by `pageToken` (an offset) and `pageSize`; without `pageSize` the
+/// rest is returned whole.
+fn paginate<T>(
+    mut items: Vec<T>,
+    query: &HashMap<String, String>,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    let offset = match query.get("pageToken").map(String::as_str) {
+        None | Some("") => 0,
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid pageToken `{t}`")))?,
+    };
+    let size = match query.get("pageSize").map(String::as_str) {
+        None | Some("") => None,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => return Err(ApiError::bad_request(format!("invalid pageSize `{s}`"))),
+        },
+    };
+    let offset = offset.min(items.len());
+    items.drain(..offset);
+    match size {
+        Some(n) if items.len() > n => {
+            items.truncate(n);
+            Ok((items, Some((offset + n).to_string())))
+        }
+        _ => Ok((items, None)),
+    }
+}
+
+// ---- config, health, metrics, oauth ----
+
+async fn get_config(State(state): State<AppState>) -> Response {
+    let mut overrides = BTreeMap::new();
+    if let Some(sep) = &state.settings().namespace_separator {
+        overrides.insert("namespace-separator".to_owned(), percent_encode(sep));
+    }
+    json(
+        StatusCode::OK,
+        &CatalogConfig {
+            defaults: BTreeMap::new(),
+            overrides,
+            endpoints: ENDPOINTS.iter().map(Endpoint::advertised).collect(),
+            idempotency_key_lifetime: None,
+        },
+    )
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+async fn health() -> Response {
+    json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut extra = Vec::new();
+    if let Some(stats) = state.cache_stats() {
+        extra.push(ExtraMetric {
+            name: "floe_metadata_cache_hits_total",
+            kind: "counter",
+            help: "Table metadata served from the parsed-metadata cache.",
+            value: stats.hits as f64,
+        });
+        extra.push(ExtraMetric {
+            name: "floe_metadata_cache_misses_total",
+            kind: "counter",
+            help: "Table metadata read and parsed from the object store.",
+            value: stats.misses as f64,
+        });
+        extra.push(ExtraMetric {
+            name: "floe_metadata_cache_entries",
+            kind: "gauge",
+            help: "Parsed metadata documents in the cache.",
+            value: stats.entries as f64,
+        });
+    }
+    let text = state.metrics().render(&extra);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json(
+        status,
+        &OAuthError {
+            error: error.to_owned(),
+            error_description: Some(description.to_owned()),
+        },
+    )
+}
+
+async fn oauth_token(
+    State(state): State<AppState>,
+    form: Result<Form<OAuthTokenRequest>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(req)) = form else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "expected a form body (application/x-www-form-urlencoded)",
+        );
+    };
+    if req.grant_type != "client_credentials" {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only the client_credentials grant is supported",
+        );
+    }
+    let (Some(id), Some(secret)) = (req.client_id.as_deref(), req.client_secret.as_deref()) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id and client_secret are required",
+        );
+    };
+    match state.auth().issue_token(id, secret, now_secs()) {
+        Ok(token) => json(
+            StatusCode::OK,
+            &OAuthTokenResponse {
+                access_token: token,
+                token_type: "bearer".to_owned(),
+                expires_in: state.auth().token_ttl_secs(),
+                issued_token_type: "urn:ietf:params:oauth:token-type:access_token".to_owned(),
+                scope: req.scope,
+            },
+        ),
+        Err(TokenError::InvalidClient) => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        ),
+    }
+}
+
+// ---- namespaces ----
+
+async fn list_namespaces(
+    State(state): State<AppState>,
+    Query(query): QueryMap,
+) -> ApiResult<Response> {
+    let parent = match query.get("parent").map(String::as_str) {
+        None | Some("") => None,
+        Some(p) => Some(NamespaceIdent::new(split_namespace(
+            p,
+            state.settings().namespace_separator.as_deref(),
+        ))?),
+    };
+    let catalog = state.catalog();
+    let list = catalog.list_namespaces(parent.as_ref()).await?;
+    if let Some(p) = &parent
+        && list.is_empty()
+        && !catalog.namespace_exists(p).await?
+    {
+        return Err(ApiError::no_such_namespace(format!(
+            "namespace {p} does not exist"
+        )));
+    }
+    let (page, next) = paginate(list, &query)?;
+    Ok(json(
+        StatusCode::OK,
+        &ListNamespacesResponse {
+            namespaces: page.into_iter().map(|n| n.levels().to_vec()).collect(),
+            next_page_token: next,
+        },
+    ))
+}
+
+async fn create_namespace(
+    State(state): State<AppState>,
+    IcebergJson(req): IcebergJson<CreateNamespaceRequest>,
+) -> ApiResult<Response> {
+    let ns = NamespaceIdent::new(req.namespace)?;
+    let created = state
+        .catalog()
+        .create_namespace(&ns, req.properties)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &NamespaceResponse {
+            namespace: created.ident.levels().to_vec(),
+            properties: created.properties.into_iter().collect(),
+        },
+    ))
+}
+
+async fn load_namespace(
+    State(state): State<AppState>,
+    Path(params): Params,
+) -> ApiResult<Response> {
+    let ns = namespace(&state, &params)?;
+    let loaded = state.catalog().load_namespace(&ns).await?;
+    Ok(json(
+        StatusCode::OK,
+        &NamespaceResponse {
+            namespace: loaded.ident.levels().to_vec(),
+            properties: loaded.properties.into_iter().collect(),
+        },
+    ))
+}
+
+async fn namespace_exists(
+    State(state): State<AppState>,
+    Path(params): Params,
+) -> ApiResult<StatusCode> {
+    let ns = namespace(&state, &params)?;
+    if state.catalog().namespace_exists(&ns).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::no_such_namespace(format!(
+            "namespace {ns} does not exist"
+        )))
+    }
+}
+
+async fn drop_namespace(
+    State(state): State<AppState>,
+    Path(params): Params,
+) -> ApiResult<StatusCode> {
+    let ns = namespace(&state, &params)?;
+    state.catalog().drop_namespace(&ns).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn update_properties(
+    State(state): State<AppState>,
+    Path(params): Params,
+    IcebergJson(req): IcebergJson<UpdateNamespacePropertiesRequest>,
+) -> ApiResult<Response> {
+    let ns = namespace(&state, &params)?;
+    let mut both: Vec<&str> = req
+        .removals
+        .iter()
+        .filter(|k| req.updates.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    if !both.is_empty() {
+        both.sort_unstable();
+        return Err(ApiError::unprocessable(format!(
+            "keys both updated and removed: {}",
+            both.join(", ")
+        )));
+    }
+    let done = state
+        .catalog()
+        .update_namespace_properties(&ns, req.removals, req.updates)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &UpdateNamespacePropertiesResponse {
+            updated: done.updated,
+            removed: done.removed,
+            missing: done.missing,
+        },
+    ))
+}
+
+// ---- tables ----
+
+async fn list_tables(
+    State(state): State<AppState>,
+    Path(params): Params,
+    Query(query): QueryMap,
+) -> ApiResult<Response> {
+    let ns = namespace(&state, &params)?;
+    let catalog = state.catalog();
+    let list = catalog.list_tables(&ns).await?;
+    if list.is_empty() && !catalog.namespace_exists(&ns).await? {
+        return Err(ApiError::no_such_namespace(format!(
+            "namespace {ns} does not exist"
+        )));
+    }
+    let (page, next) = paginate(list, &query)?;
+    Ok(json(
+        StatusCode::OK,
+        &ListTablesResponse {
+            identifiers: page.iter().map(ident_to_json).collect(),
+            next_page_token: next,
+        },
+    ))
+}
+
+/// Which snapshots a load returns (`snapshots=all|refs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SnapshotMode {
+    All,
+    Refs,
+}
+
+impl SnapshotMode {
+    fn parse(query: &HashMap<String, String>) -> ApiResult<Self> {
+        match query
+            .get("snapshots")
+            .map(|s| s.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("" | "all") => Ok(Self::All),
+            Some("refs") => Ok(Self::Refs),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "invalid snapshots mode `{other}`: expected `all` or `refs`"
+            ))),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Refs => "refs",
+        }
+    }
+}
+
+/// The ETag of a load answer: a hash of the metadata location and the snapshot mode
+/// (metadata files are immutable, so the location names the content).
+fn etag(metadata_location: &str, mode: SnapshotMode) -> String {
+    let mut h = Sha256::new();
+    h.update(metadata_location.as_bytes());
+    h.update([0]);
+    h.update(mode.as_str().as_bytes());
+    let digest = h.finalize();
+    let hex = digest[..16].iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    format!("\"{hex}\"")
+}
+
+fn if_none_match_hits(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+/// The metadata JSON of a table, with only ref heads in `snapshots` for `refs` mode.
+fn metadata_value(table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Value> {
+    let mut value = table.metadata.to_json_value()?;
+    if mode == SnapshotMode::Refs {
+        let heads: Vec<i64> = table
+            .metadata
+            .refs()
+            .values()
+            .map(|r| r.snapshot_id)
+            .collect();
+        if let Some(Value::Array(snapshots)) = value.get_mut("snapshots") {
+            snapshots.retain(|s| {
+                s.get("snapshot-id")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|id| heads.contains(&id))
+            });
+        }
+    }
+    Ok(value)
+}
+
+fn load_result(table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Response> {
+    let metadata = metadata_value(table, mode)?;
+    let mut response = json(
+        StatusCode::OK,
+        &LoadTableResult {
+            metadata_location: table.metadata_location.as_deref(),
+            metadata: &metadata,
+            config: BTreeMap::new(),
+            storage_credentials: Vec::new(),
+        },
+    );
+    if let Some(location) = &table.metadata_location {
+        set_etag(&mut response, &etag(location, mode));
+    }
+    Ok(response)
+}
+
+fn set_etag(response: &mut Response, etag: &str) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+}
+
+async fn create_table(
+    State(state): State<AppState>,
+    Path(params): Params,
+    IcebergJson(req): IcebergJson<CreateTableRequest>,
+) -> ApiResult<Response> {
+    let ns = namespace(&state, &params)?;
+    let mut creation = TableCreation::new(req.name, req.schema);
+    creation.partition_spec = req.partition_spec;
+    creation.sort_order = req.write_order;
+    creation.location = req.location;
+    creation.properties = req.properties;
+    let catalog = state.catalog();
+    if req.stage_create {
+        let staged = catalog.stage_create_table(&ns, creation).await?;
+        return load_result(&staged.table, SnapshotMode::All);
+    }
+    let created = catalog.create_table(&ns, creation).await?;
+    load_result(&created, SnapshotMode::All)
+}
+
+async fn load_table(
+    State(state): State<AppState>,
+    Path(params): Params,
+    Query(query): QueryMap,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let ident = table(&state, &params)?;
+    let mode = SnapshotMode::parse(&query)?;
+    let loaded = state.catalog().load_table(&ident).await?;
+    if let Some(location) = &loaded.metadata_location {
+        let tag = etag(location, mode);
+        if if_none_match_hits(&headers, &tag) {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            set_etag(&mut response, &tag);
+            return Ok(response);
+        }
+    }
+    load_result(&loaded, mode)
+}
+
+async fn table_exists(
+    State(state): State<AppState>,
+    Path(params): Params,
+) -> ApiResult<StatusCode> {
+    let ident = table(&state, &params)?;
+    if state.catalog().table_exists(&ident).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::no_such_table(format!(
+            "table {ident} does not exist"
+        )))
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Runs a commit and counts it.
+async fn run_commit(
+    state: &AppState,
+    commits: Vec<TableCommit>,
+    key: Option<String>,
+) -> ApiResult<Vec<LoadedTable>> {
+    let n = commits.len();
+    // Tables the commit expects to exist (no `assert-create`): if the commit fails,
+    // a missing one is reported as 404 rather than a failed requirement.
+    let existing: Vec<TableIdent> = commits
+        .iter()
+        .filter(|c| {
+            !c.requirements
+                .iter()
+                .any(|r| matches!(r, TableRequirement::AssertCreate))
+        })
+        .map(|c| c.ident.clone())
+        .collect();
+    match state.catalog().commit(commits, key).await {
+        Ok(result) => {
+            if matches!(result.status, CommitStatus::Committed) {
+                for _ in 0..n {
+                    state.metrics().record_commit(true);
+                }
+            }
+            Ok(result.tables)
+        }
+        Err(e) => {
+            if e.kind() == ErrorKind::CommitFailed {
+                for ident in &existing {
+                    if !state.catalog().table_exists(ident).await? {
+                        return Err(ApiError::no_such_table(format!(
+                            "table {ident} does not exist"
+                        )));
+                    }
+                }
+                state.metrics().record_commit(false);
+            } else {
+                state.metrics().record_commit_error();
+            }
+            Err(e.into())
+        }
+    }
+}
+
+async fn commit_table(
+    State(state): State<AppState>,
+    Path(params): Params,
+    headers: HeaderMap,
+    IcebergJson(req): IcebergJson<CommitTableRequest>,
+) -> ApiResult<Response> {
+    let ident = table(&state, &params)?;
+    if let Some(id) = &req.identifier {
+        let body_ident = ident_from_json(id)?;
+        if body_ident != ident {
+            return Err(ApiError::bad_request(format!(
+                "the body's identifier {body_ident} does not match the path's table {ident}"
+            )));
+        }
+    }
+    let commit = TableCommit::new(ident.clone(), req.requirements, req.updates);
+    let mut tables = run_commit(&state, vec![commit], idempotency_key(&headers)).await?;
+    let committed = tables.pop().ok_or_else(|| {
+        ApiError::from(floe_spec::Error::new(
+            ErrorKind::Unexpected,
+            format!("commit of {ident} returned no table"),
+        ))
+    })?;
+    let location = committed.metadata_location.as_deref().ok_or_else(|| {
+        ApiError::from(floe_spec::Error::new(
+            ErrorKind::Unexpected,
+            format!("commit of {ident} returned no metadata location"),
+        ))
+    })?;
+    let metadata = metadata_value(&committed, SnapshotMode::All)?;
+    let mut response = json(
+        StatusCode::OK,
+        &CommitTableResponse {
+            metadata_location: location,
+            metadata: &metadata,
+        },
+    );
+    set_etag(&mut response, &etag(location, SnapshotMode::All));
+    Ok(response)
+}
+
+async fn drop_table(
+    State(state): State<AppState>,
+    Path(params): Params,
+    Query(query): QueryMap,
+) -> ApiResult<StatusCode> {
+    let ident = table(&state, &params)?;
+    let purge = parse_bool(query.get("purgeRequested").map(String::as_str));
+    state.catalog().drop_table(&ident, purge).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rename_table(
+    State(state): State<AppState>,
+    IcebergJson(req): IcebergJson<RenameTableRequest>,
+) -> ApiResult<StatusCode> {
+    let from = ident_from_json(&req.source)?;
+    let to = ident_from_json(&req.destination)?;
+    state.catalog().rename_table(&from, &to).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn register_table(
+    State(state): State<AppState>,
+    Path(params): Params,
+    IcebergJson(req): IcebergJson<RegisterTableRequest>,
+) -> ApiResult<Response> {
+    let ns = namespace(&state, &params)?;
+    let ident = TableIdent::new(ns, req.name.as_str())?;
+    let catalog = state.catalog();
+    if req.overwrite && catalog.table_exists(&ident).await? {
+        // Not atomic with the register below; a concurrent create in between fails
+        // the register with 409.
+        catalog.drop_table(&ident, false).await?;
+    }
+    let registered = catalog
+        .register_table(&ident, &req.metadata_location)
+        .await?;
+    load_result(&registered, SnapshotMode::All)
+}
+
+async fn report_metrics(
+    State(state): State<AppState>,
+    Path(params): Params,
+    IcebergJson(req): IcebergJson<ReportMetricsRequest>,
+) -> ApiResult<StatusCode> {
+    let ident = table(&state, &params)?;
+    if !state.catalog().table_exists(&ident).await? {
+        return Err(ApiError::no_such_table(format!(
+            "table {ident} does not exist"
+        )));
+    }
+    state.metrics().record_report(req.report_type.as_str());
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn commit_transaction(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    IcebergJson(req): IcebergJson<CommitTransactionRequest>,
+) -> ApiResult<StatusCode> {
+    if req.table_changes.is_empty() {
+        return Err(ApiError::bad_request("table-changes is empty"));
+    }
+    let mut commits = Vec::with_capacity(req.table_changes.len());
+    for change in req.table_changes {
+        let id = change.identifier.as_ref().ok_or_else(|| {
+            ApiError::bad_request("every entry of table-changes needs an identifier")
+        })?;
+        let ident = ident_from_json(id)?;
+        if commits.iter().any(|c: &TableCommit| c.ident == ident) {
+            return Err(ApiError::bad_request(format!(
+                "table {ident} appears twice in table-changes"
+            )));
+        }
+        commits.push(TableCommit::new(ident, change.requirements, change.updates));
+    }
+    run_commit(&state, commits, idempotency_key(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination() {
+        let q = |t: &str, s: &str| {
+            let mut m = HashMap::new();
+            if !t.is_empty() {
+                m.insert("pageToken".to_owned(), t.to_owned());
+            }
+            if !s.is_empty() {
+                m.insert("pageSize".to_owned(), s.to_owned());
+            }
+            m
+        };
+        let items: Vec<i32> = (0..5).collect();
+        assert_eq!(
+            paginate(items.clone(), &q("", "")).unwrap(),
+            (items.clone(), None)
+        );
+        assert_eq!(
+            paginate(items.clone(), &q("", "2")).unwrap(),
+            (vec![0, 1], Some("2".to_owned()))
+        );
+        assert_eq!(
+            paginate(items.clone(), &q("4", "2")).unwrap(),
+            (vec![4], None)
+        );
+        assert!(paginate(items.clone(), &q("x", "2")).is_err());
+        assert!(paginate(items, &q("", "0")).is_err());
+    }
+
+    #[test]
+    fn etags_differ_by_location_and_mode() {
+        let a = etag("file:///a/00001.metadata.json", SnapshotMode::All);
+        assert_ne!(a, etag("file:///a/00002.metadata.json", SnapshotMode::All));
+        assert_ne!(a, etag("file:///a/00001.metadata.json", SnapshotMode::Refs));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("W/{a}, \"x\"")).unwrap(),
+        );
+        assert!(if_none_match_hits(&h, &a));
+    }
+
+    #[test]
+    fn endpoints_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for e in ENDPOINTS {
+            assert!(seen.insert(e.advertised()), "{e:?}");
+            let _ = e.handler();
+        }
+    }
+}

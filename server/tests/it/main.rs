@@ -1,0 +1,11 @@
+//! Integration tests of the REST catalog server, driven through the router with
+//! `tower::ServiceExt::oneshot` (no socket), over a `SqlCatalog` on a temporary SQLite
+//! file.
+
+// Test helpers outside `#[test]` functions unwrap too: a panic is a test failure.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod middleware;
+mod namespaces;
+mod tables;
