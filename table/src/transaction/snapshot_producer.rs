@@ -571,6 +571,9 @@ impl SnapshotUpdate {
         let serializable = isolation == IsolationLevel::Serializable;
         match self.kind {
             SnapshotKind::FastAppend | SnapshotKind::MergeAppend => {}
+            // Deleting named files only (Java `DeleteFiles`): they must still be live,
+            // which the manifest filtering checks; nothing else conflicts.
+            SnapshotKind::Delete if conflict_filter.is_none() => {}
             SnapshotKind::Overwrite | SnapshotKind::Delete | SnapshotKind::ReplacePartitions => {
                 if serializable {
                     history.no_added_data(op, &scope)?;

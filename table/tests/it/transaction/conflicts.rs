@@ -362,3 +362,47 @@ async fn retries_give_up_after_the_configured_number() {
     assert_eq!(err.kind(), ErrorKind::CommitFailed, "{err}");
     assert!(err.to_string().contains("1 attempts"), "{err}");
 }
+
+#[tokio::test]
+async fn deleting_named_files_vs_concurrent_append_succeeds() {
+    let env = Env::new().await;
+    let (slow, fast) = two_writers(&env, &[]).await;
+    let a = file_of(&slow, "a").await;
+    fast.append(vec![batch(&fast, 100..105, "a")])
+        .await
+        .unwrap();
+    let mut tx = slow.new_transaction();
+    tx.add(SnapshotUpdate::delete().delete_data_file(a.file_path.clone()));
+    let t = tx.commit().await.unwrap();
+    assert_eq!(live_records(&t).await, 15);
+    assert_eq!(super::scan_ids(&t).await.len(), 15);
+}
+
+#[tokio::test]
+async fn stacked_snapshots_rebase_together() {
+    let env = Env::new().await;
+    let (slow, fast) = two_writers(&env, &[]).await;
+    let fast = fast
+        .append(vec![batch(&fast, 100..105, "b")])
+        .await
+        .unwrap();
+    let files = write(&slow, 300..302, "a").await;
+    let mut tx = slow.new_transaction();
+    tx.delete_where(cat("a"));
+    tx.fast_append(files);
+    let t = tx.commit().await.unwrap();
+    let head = t.current_snapshot().unwrap().clone();
+    let middle = t
+        .snapshot(head.parent_snapshot_id.unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        middle.parent_snapshot_id,
+        fast.current_snapshot().map(|s| s.snapshot_id)
+    );
+    assert_eq!((middle.sequence_number, head.sequence_number), (3, 4));
+    let mut ids = super::scan_ids(&t).await;
+    ids.dedup();
+    let expected: Vec<i64> = (10..20).chain(100..105).chain(300..302).collect();
+    assert_eq!(ids, expected);
+}

@@ -10,6 +10,7 @@ mod bad_input;
 mod concurrency;
 mod conflicts;
 mod evolution;
+mod faults;
 mod interop;
 mod operations;
 
