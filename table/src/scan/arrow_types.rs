@@ -1,11 +1,7 @@
-//! Iceberg types as Arrow types, for the scan reader (private to the scan module).
-//!
-//! The writer side of the crate will own the public Arrow ↔ Iceberg schema mapping;
-//! this minimal one-way conversion exists so scans can land first. Every Arrow field
-//! carries its Iceberg field id in the metadata key `PARQUET:field_id`, as the Parquet
-//! reader reports it for files written with ids.
+//! Arrow helpers of the scan reader: field ids of Arrow fields, literals as one-row
+//! arrays, and default columns. The Iceberg ↔ Arrow type mapping itself is
+//! [`crate::arrow_schema`]'s.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -14,79 +10,16 @@ use arrow::array::{
     Time64MicrosecondArray, TimestampMicrosecondArray, TimestampNanosecondArray, UInt32Array,
     new_null_array,
 };
-use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
-use floe_spec::types::{NestedField, PrimitiveType, Type};
+use arrow::datatypes::{DataType, Field, TimeUnit};
+use floe_spec::types::NestedField;
 use floe_spec::values::{Datum, Literal};
 
+use crate::arrow_schema::type_to_arrow;
 use crate::error::{Error, Result, arrow_error};
 
-/// The Arrow field-metadata key holding the Iceberg field id (the Parquet convention).
-pub(crate) const FIELD_ID_KEY: &str = "PARQUET:field_id";
-
-/// The UTC zone of `timestamptz` columns.
-const UTC: &str = "+00:00";
-
-/// The Arrow type of an Iceberg primitive type.
-pub(crate) fn primitive_to_arrow(t: &PrimitiveType) -> DataType {
-    match t {
-        PrimitiveType::Boolean => DataType::Boolean,
-        PrimitiveType::Int => DataType::Int32,
-        PrimitiveType::Long => DataType::Int64,
-        PrimitiveType::Float => DataType::Float32,
-        PrimitiveType::Double => DataType::Float64,
-        PrimitiveType::Decimal { precision, scale } => {
-            DataType::Decimal128(*precision as u8, *scale as i8)
-        }
-        PrimitiveType::Date => DataType::Date32,
-        PrimitiveType::Time => DataType::Time64(TimeUnit::Microsecond),
-        PrimitiveType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-        PrimitiveType::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
-        PrimitiveType::TimestampNs => DataType::Timestamp(TimeUnit::Nanosecond, None),
-        PrimitiveType::TimestamptzNs => DataType::Timestamp(TimeUnit::Nanosecond, Some(UTC.into())),
-        PrimitiveType::String => DataType::Utf8,
-        PrimitiveType::Uuid => DataType::FixedSizeBinary(16),
-        PrimitiveType::Fixed(n) => DataType::FixedSizeBinary(*n as i32),
-        PrimitiveType::Binary => DataType::Binary,
-        PrimitiveType::Unknown => DataType::Null,
-    }
-}
-
-/// The Arrow type of an Iceberg type.
-pub(crate) fn type_to_arrow(t: &Type) -> DataType {
-    match t {
-        Type::Primitive(p) => primitive_to_arrow(p),
-        Type::Struct(s) => DataType::Struct(
-            s.fields()
-                .iter()
-                .map(|f| Arc::new(field_to_arrow(f)))
-                .collect::<Fields>(),
-        ),
-        Type::List(l) => DataType::List(Arc::new(field_to_arrow(&l.element_field))),
-        Type::Map(m) => {
-            let entries = Field::new(
-                "key_value",
-                DataType::Struct(Fields::from(vec![
-                    field_to_arrow(&m.key_field),
-                    field_to_arrow(&m.value_field),
-                ])),
-                false,
-            );
-            DataType::Map(Arc::new(entries), false)
-        }
-    }
-}
-
-/// The Arrow field of an Iceberg field, with its id in the metadata.
-pub(crate) fn field_to_arrow(f: &NestedField) -> Field {
-    Field::new(&f.name, type_to_arrow(&f.field_type), !f.required).with_metadata(HashMap::from([(
-        FIELD_ID_KEY.to_string(),
-        f.id.to_string(),
-    )]))
-}
-
-/// The Iceberg field id of an Arrow field, if it has one.
+/// The Iceberg field id of an Arrow field, if it has a valid one.
 pub(crate) fn field_id(f: &Field) -> Option<i32> {
-    f.metadata().get(FIELD_ID_KEY).and_then(|v| v.parse().ok())
+    crate::arrow_schema::arrow_field_id(f).ok().flatten()
 }
 
 /// A one-row array holding `d`, of Arrow type `dt` (the column's type).
@@ -140,7 +73,7 @@ pub(crate) fn datum_to_array(d: &Datum, dt: &DataType) -> Result<ArrayRef> {
 /// `n` copies of a field's `initial-default`, or `n` nulls when it has none (a column
 /// added after a file was written).
 pub(crate) fn default_column(field: &NestedField, n: usize) -> Result<ArrayRef> {
-    let dt = type_to_arrow(&field.field_type);
+    let dt = type_to_arrow(&field.field_type)?;
     match field.initial_default.as_ref().and_then(Literal::as_datum) {
         Some(d) => {
             let one = datum_to_array(d, &dt)?;
@@ -158,7 +91,7 @@ mod tests {
     use arrow::array::Array;
     use arrow::datatypes::Schema as ArrowSchema;
     use floe_spec::schema::Schema;
-    use floe_spec::types::{ListType, MapType, StructType};
+    use floe_spec::types::{ListType, MapType, PrimitiveType, StructType, Type};
 
     #[test]
     fn converts_nested_schema_with_ids() {
@@ -201,7 +134,7 @@ mod tests {
             schema
                 .fields()
                 .iter()
-                .map(|f| field_to_arrow(f))
+                .map(|f| crate::arrow_schema::field_to_arrow(f).unwrap())
                 .collect::<Vec<_>>(),
         );
         assert_eq!(a.field(0).data_type(), &DataType::Int64);

@@ -11,7 +11,8 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Fields};
 use floe_spec::types::{NestedField, Type};
 
-use super::arrow_types::{default_column, field_id, field_to_arrow, type_to_arrow};
+use super::arrow_types::{default_column, field_id};
+use crate::arrow_schema::{field_to_arrow, type_to_arrow};
 use crate::error::{Error, Result, arrow_error};
 
 /// The column for `target`, from the file's column with the same id (`source`), or
@@ -54,7 +55,7 @@ pub(crate) fn evolve_column(
             // struct itself may be null.
             let src = by_id.get(&child.id).copied();
             let col = if src.is_none() && child.required && child.initial_default.is_none() {
-                arrow::array::new_null_array(&type_to_arrow(&child.field_type), s.len())
+                arrow::array::new_null_array(&type_to_arrow(&child.field_type)?, s.len())
             } else {
                 evolve_column(child, src, s.len())?
             };
@@ -63,8 +64,8 @@ pub(crate) fn evolve_column(
         let fields: Fields = st
             .fields()
             .iter()
-            .map(|f| Arc::new(field_to_arrow(f)))
-            .collect();
+            .map(|f| field_to_arrow(f).map(Arc::new))
+            .collect::<Result<_>>()?;
         return StructArray::try_new(fields.clone(), children.clone(), s.nulls().cloned())
             .or_else(|_| {
                 // A required child with nulls (under null parents): relax nullability.
@@ -77,7 +78,7 @@ pub(crate) fn evolve_column(
             .map(|a| Arc::new(a) as ArrayRef)
             .map_err(|e| arrow_error("rebuild struct column", e));
     }
-    let dt = type_to_arrow(&target.field_type);
+    let dt = type_to_arrow(&target.field_type)?;
     if source.data_type() == &dt {
         return Ok(Arc::clone(source));
     }
@@ -144,7 +145,7 @@ mod tests {
             ])),
         );
         let child = Field::new("old", DataType::Int32, true).with_metadata(HashMap::from([(
-            super::super::arrow_types::FIELD_ID_KEY.to_string(),
+            crate::arrow_schema::FIELD_ID_KEY.to_string(),
             "6".to_string(),
         )]));
         let src: ArrayRef = Arc::new(StructArray::from(vec![(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Fields, Schema as ArrowSchema};
 use serde_json::Value;
 
-use super::arrow_types::FIELD_ID_KEY;
+use crate::arrow_schema::FIELD_ID_KEY;
 use crate::error::{Error, Result};
 
 /// The table property holding the default name mapping.

@@ -34,12 +34,13 @@ use floe_spec::table_metadata::TableMetadata;
 use floe_spec::types::{NestedFieldRef, PrimitiveType};
 use floe_spec::values::{Datum, decimal_from_be_bytes};
 
-use super::arrow_types::{field_id, field_to_arrow};
+use super::arrow_types::field_id;
 use super::delete_index::{POS_DELETE_FILE_PATH_ID, POS_DELETE_POS_ID};
 use super::evolve::evolve_column;
 use super::name_mapping::{DEFAULT_NAME_MAPPING, NameMapping};
 use super::predicate_eval::{self, all_true, and_masks, fill_nulls};
 use super::{FileRead, FileScanTask};
+use crate::arrow_schema::field_to_arrow;
 use crate::error::{Error, Result, arrow_error, parquet_error};
 
 /// A stream of record batches.
@@ -428,7 +429,7 @@ impl ArrowReader {
                 .iter()
                 .filter_map(|id| task.schema.as_struct().field_by_id(*id))
                 .map(|f| field_to_arrow(f))
-                .collect::<Vec<_>>(),
+                .collect::<Result<Vec<_>>>()?,
         ));
         let mut tracker = PositionTracker {
             ranges,
