@@ -310,6 +310,15 @@ impl Table {
         self.storage.manifest_entries(manifest).await
     }
 
+    /// A scan of the table as pinned now (the current snapshot unless the builder picks
+    /// another).
+    pub fn scan(&self) -> crate::scan::TableScanBuilder {
+        crate::scan::TableScanBuilder::new(
+            self.metadata.clone(),
+            Arc::new(crate::scan::ObjectStoreFileRead::new(self.store().clone())),
+        )
+    }
+
     /// Starts a transaction on the table as pinned now.
     pub fn new_transaction(&self) -> Transaction {
         Transaction::new(self.clone())

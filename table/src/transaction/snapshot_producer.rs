@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 
 use floe_spec::commit::TableMetadataBuilder;
-use floe_spec::expr::Expression;
+use floe_spec::expr::{Expression, ManifestEvaluator};
 use floe_spec::manifest::{
     DataContentType, DataFile, Manifest, ManifestContentType, ManifestEntry, ManifestMetadata,
     ManifestStatus, ManifestWriter, UNASSIGNED_SEQUENCE_NUMBER,
@@ -641,9 +641,27 @@ impl SnapshotUpdate {
             .into_iter()
             .partition(|m| m.content == ManifestContentType::Data);
         let mut manifests_replaced = 0_usize;
+        // Only a delete filter removes data files: skip manifests it cannot match.
+        let filter_only = self.removed_data.is_empty()
+            && self.kind != SnapshotKind::ReplacePartitions
+            && self.delete_filter.is_some();
         for m in data_ms.into_iter().chain(delete_ms) {
             let live = m.added_files_count.unwrap_or(1) + m.existing_files_count.unwrap_or(1) > 0;
             if !removes || !live {
+                kept.push(m);
+                continue;
+            }
+            if filter_only
+                && m.content == ManifestContentType::Data
+                && let (Some(filter), Some(spec), Some(partitions)) = (
+                    &self.delete_filter,
+                    md.partition_spec_by_id(m.partition_spec_id),
+                    m.partitions.as_ref(),
+                )
+                && let Ok(evaluator) =
+                    ManifestEvaluator::for_row_filter(filter, spec, md.current_schema(), true)
+                && !evaluator.eval(partitions)
+            {
                 kept.push(m);
                 continue;
             }

@@ -74,6 +74,41 @@ async fn concurrent_appends_deletes_and_overwrites_lose_nothing() {
             done
         }));
     }
+    // A reader scanning throughout: every scan sees one committed snapshot whole.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let catalog = env.other_catalog().await;
+        let table = env.load_with(catalog, "t").await;
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut scans = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || scans == 0 {
+                let mut table = table.clone();
+                table.refresh().await.unwrap();
+                let snapshot = table.current_snapshot().unwrap().clone();
+                let batches = table
+                    .scan()
+                    .snapshot_id(snapshot.snapshot_id)
+                    .build()
+                    .unwrap()
+                    .to_arrow()
+                    .await
+                    .unwrap();
+                let rows: usize = batches
+                    .iter()
+                    .map(arrow::array::RecordBatch::num_rows)
+                    .sum();
+                assert_eq!(
+                    rows.to_string(),
+                    snapshot.summary.additional_properties["total-records"],
+                    "scan of snapshot {}",
+                    snapshot.snapshot_id
+                );
+                scans += 1;
+            }
+            scans
+        })
+    };
     let mut acked = Vec::new();
     for t in tasks {
         acked.extend(t.await.unwrap());
@@ -83,6 +118,8 @@ async fn concurrent_appends_deletes_and_overwrites_lose_nothing() {
         deleted.push(t.await.unwrap());
     }
 
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.await.unwrap() > 0);
     let mut t = env.load("t").await;
     t.refresh().await.unwrap();
     let live = t.live_entries(None).await.unwrap();
