@@ -406,3 +406,85 @@ async fn stacked_snapshots_rebase_together() {
     let expected: Vec<i64> = (10..20).chain(100..105).chain(300..302).collect();
     assert_eq!(ids, expected);
 }
+
+/// Equality deletes of `ids` on column `id`, unpartitioned table (global deletes).
+async fn add_equality_deletes(t: &Table, ids: &[i64]) -> floe_table::Result<Table> {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, RecordBatch};
+    let locations = Arc::new(
+        floe_table::writer::LocationGenerator::for_table(
+            t.store().clone(),
+            t.location(),
+            t.properties(),
+        )
+        .unwrap(),
+    );
+    let mut w = floe_table::writer::EqualityDeleteWriter::try_new(
+        t.schema(),
+        vec![1],
+        t.properties(),
+        locations,
+        Vec::new(),
+        None,
+    )
+    .unwrap();
+    let batch = RecordBatch::try_new(
+        w.arrow_schema().clone(),
+        vec![Arc::new(Int64Array::from(ids.to_vec()))],
+    )
+    .unwrap();
+    w.write(&batch).await.unwrap();
+    let mut u = SnapshotUpdate::row_delta();
+    for d in w.close().await.unwrap() {
+        u = u.add_delete_file(d);
+    }
+    let mut tx = t.new_transaction();
+    tx.add(u);
+    tx.commit().await
+}
+
+#[tokio::test]
+async fn rewrite_vs_concurrent_equality_delete_succeeds_and_the_delete_still_applies() {
+    let env = Env::new().await;
+    let t = env.create("t", false, &[]).await;
+    t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
+    t.append(vec![batch(&t, 5..10, "a")]).await.unwrap();
+    let slow = env.load("t").await;
+    let fast = env.load_with(env.other_catalog().await, "t").await;
+    let fast = add_equality_deletes(&fast, &[2, 7]).await.unwrap();
+    assert_eq!(super::scan_ids(&fast).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
+    // Compaction of both files, started before the delete, commits after it.
+    let old: Vec<String> = live_paths(&slow).await;
+    let mut tx = slow.new_transaction();
+    let compacted = tx.write_batches(&[batch(&slow, 0..10, "a")]).await.unwrap();
+    let mut u = SnapshotUpdate::rewrite().add_data_files(compacted);
+    for p in old {
+        u = u.delete_data_file(p);
+    }
+    tx.add(u);
+    let t = tx.commit().await.unwrap();
+    assert_eq!(t.current_snapshot().unwrap().sequence_number, 4);
+    assert_eq!(super::scan_ids(&t).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
+}
+
+#[tokio::test]
+async fn rewrite_without_starting_sequence_number_conflicts_with_equality_deletes() {
+    let env = Env::new().await;
+    let t = env
+        .create("t", false, &[("use-starting-sequence-number", "false")])
+        .await;
+    t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
+    let slow = env.load("t").await;
+    let fast = env.load_with(env.other_catalog().await, "t").await;
+    add_equality_deletes(&fast, &[2]).await.unwrap();
+    let old = live_paths(&slow).await;
+    let mut tx = slow.new_transaction();
+    let compacted = tx.write_batches(&[batch(&slow, 0..5, "a")]).await.unwrap();
+    tx.add(
+        SnapshotUpdate::rewrite()
+            .add_data_files(compacted)
+            .delete_data_file(old[0].clone()),
+    );
+    assert_conflict(&tx.commit().await.unwrap_err(), "rewrite files");
+}

@@ -430,3 +430,24 @@ async fn removing_a_data_file_drops_its_position_deletes() {
     assert!(t.live_entries(None).await.unwrap().is_empty());
     assert_eq!(summary(&t, "removed-delete-files").as_deref(), Some("1"));
 }
+
+#[tokio::test]
+async fn v3_tables_get_row_ids() {
+    let env = Env::new().await;
+    let t = env.create("t", false, &[("format-version", "3")]).await;
+    assert_eq!(
+        t.metadata().format_version(),
+        floe_spec::table_metadata::FormatVersion::V3
+    );
+    let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
+    let s1 = t.current_snapshot().unwrap().clone();
+    assert_eq!((s1.first_row_id, s1.added_rows), (Some(0), Some(10)));
+    let t = t.append(vec![batch(&t, 10..14, "a")]).await.unwrap();
+    let s2 = t.current_snapshot().unwrap().clone();
+    assert_eq!(s2.first_row_id, Some(10));
+    assert_eq!(
+        t.metadata().next_row_id(),
+        Some(10 + s2.added_rows.unwrap())
+    );
+    assert_eq!(scan_ids(&t).await, (0..14).collect::<Vec<_>>());
+}
