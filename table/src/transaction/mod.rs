@@ -296,6 +296,62 @@ impl Transaction {
         self.update_ref(RefUpdate::set_current_snapshot(snapshot_id))
     }
 
+    /// Cherry-picks an append snapshot (typically from another branch, e.g. a
+    /// write-audit-publish branch) onto `main`: its added data files are appended in a
+    /// new snapshot whose summary records `source-snapshot-id`. Only `append`
+    /// snapshots can be picked, and each only once.
+    pub async fn cherry_pick(&mut self, snapshot_id: i64) -> Result<&mut Self> {
+        let md = self.table.metadata().clone();
+        let source = md.snapshot_by_id(snapshot_id).cloned().ok_or_else(|| {
+            Error::invalid(format!("cherry-pick: unknown snapshot {snapshot_id}"))
+        })?;
+        if source.summary.operation != floe_spec::snapshot::Operation::Append {
+            return Err(Error::unsupported(format!(
+                "cherry-pick: snapshot {snapshot_id} is a `{}`; only appends can be picked",
+                source.summary.operation.as_str()
+            )));
+        }
+        let main = md.current_snapshot_id();
+        for s in crate::table::ancestors(&md, main) {
+            let picked = s
+                .summary
+                .additional_properties
+                .get("source-snapshot-id")
+                .is_some_and(|v| *v == snapshot_id.to_string());
+            if s.snapshot_id == snapshot_id || picked {
+                return Err(Error::invalid(format!(
+                    "cherry-pick: snapshot {snapshot_id} is already in `main`"
+                )));
+            }
+        }
+        let mut files = Vec::new();
+        let storage = self.table.storage();
+        for m in storage.manifest_list(&md, &source.manifest_list).await? {
+            if m.added_snapshot_id != snapshot_id {
+                continue;
+            }
+            for e in storage.manifest_entries(&m).await? {
+                if e.status == floe_spec::manifest::ManifestStatus::Added
+                    && e.snapshot_id == Some(snapshot_id)
+                {
+                    if m.partition_spec_id != md.default_spec_id() {
+                        return Err(Error::unsupported(format!(
+                            "cherry-pick: snapshot {snapshot_id} wrote files of partition spec {}, \
+                             not the default spec",
+                            m.partition_spec_id
+                        )));
+                    }
+                    files.push(e.data_file);
+                }
+            }
+        }
+        Ok(self.add(
+            SnapshotUpdate::fast_append()
+                .add_data_files(files)
+                .set_summary("source-snapshot-id", snapshot_id.to_string()),
+        ))
+    }
+
     /// One attempt: applies every action on the loaded metadata; returns the commit.
     async fn attempt(&mut self) -> Result<Option<(TableCommit, HashSet<String>)>> {
         let base = self.table.metadata().clone();

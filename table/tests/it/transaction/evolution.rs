@@ -260,3 +260,36 @@ async fn branches_tags_and_rollback() {
     tx.update_ref(RefUpdate::remove("main"));
     assert!(tx.commit().await.is_err());
 }
+
+#[tokio::test]
+async fn cherry_pick_publishes_an_append_from_a_branch_once() {
+    let env = Env::new().await;
+    let t = env.create("t", false, &[]).await;
+    let t = t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
+    let s1 = t.current_snapshot().unwrap().snapshot_id;
+    let mut tx = t.new_transaction();
+    tx.update_ref(RefUpdate::create_branch("audit", s1));
+    let t = tx.commit().await.unwrap();
+    let files = write(&t, 100..103, "a").await;
+    let mut tx = t.new_transaction();
+    tx.add(
+        SnapshotUpdate::fast_append()
+            .add_data_files(files)
+            .to_branch("audit"),
+    );
+    let t = tx.commit().await.unwrap();
+    let staged = t.snapshot_for_ref("audit").unwrap().snapshot_id;
+    let t = t.append(vec![batch(&t, 5..7, "a")]).await.unwrap();
+
+    let mut tx = t.new_transaction();
+    tx.cherry_pick(staged).await.unwrap();
+    let t = tx.commit().await.unwrap();
+    assert_eq!(live_records(&t).await, 10);
+    assert_eq!(
+        super::summary(&t, "source-snapshot-id"),
+        Some(staged.to_string())
+    );
+    let mut tx = t.new_transaction();
+    assert!(tx.cherry_pick(staged).await.is_err(), "picked twice");
+    assert!(tx.cherry_pick(42).await.is_err());
+}

@@ -25,6 +25,36 @@ fn python() -> PathBuf {
     }
 }
 
+/// What `pyiceberg_read.py METADATA --scan` prints.
+fn pyiceberg_scan(python: &PathBuf, metadata_location: &str) -> Value {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/pyiceberg_read.py");
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(metadata_location)
+        .arg("--scan")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "PyIceberg failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn ids_of(doc: &Value) -> Vec<i64> {
+    let mut ids: Vec<i64> = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 #[tokio::test]
 async fn pyiceberg_reads_a_table_floe_changed() {
     let python = python();
@@ -66,21 +96,7 @@ async fn pyiceberg_reads_a_table_floe_changed() {
         .unwrap();
     assert_eq!(super::scan_ids(&t).await.len(), 12);
 
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/pyiceberg_read.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(t.metadata_location().unwrap())
-        .arg("--scan")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "PyIceberg failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = pyiceberg_scan(&python, t.metadata_location().unwrap());
     let mut ids: Vec<i64> = doc["rows"]
         .as_array()
         .unwrap()
@@ -98,4 +114,61 @@ async fn pyiceberg_reads_a_table_floe_changed() {
     let snapshots = doc["snapshots"].as_array().unwrap();
     assert_eq!(snapshots.len(), 7);
     assert_eq!(doc["last_sequence_number"], 7);
+}
+
+#[tokio::test]
+async fn pyiceberg_reads_merged_manifests_evolved_specs_and_rewrites() {
+    use floe_spec::transform::Transform;
+    use floe_table::transaction::{SnapshotUpdate, SpecUpdate};
+
+    let python = python();
+    let env = Env::new().await;
+    let t = env
+        .create(
+            "t",
+            true,
+            &[
+                ("commit.manifest-merge.enabled", "true"),
+                ("commit.manifest.min-count-to-merge", "2"),
+            ],
+        )
+        .await;
+    let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
+    let t = t.append(vec![batch(&t, 10..20, "b")]).await.unwrap();
+    assert_eq!(t.manifests(None).await.unwrap().len(), 1, "merged");
+    let mut tx = t.new_transaction();
+    tx.update_spec(SpecUpdate::new().add_field("id", Transform::Bucket(2)));
+    let t = tx.commit().await.unwrap();
+    let t = t.append(vec![batch(&t, 20..30, "c")]).await.unwrap();
+    // Compaction of `b` into the new spec.
+    let old_b = t
+        .live_entries(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.data_file.partition.first() == Some(&Some(Datum::String("b".into()))))
+        .unwrap()
+        .data_file
+        .file_path;
+    let mut tx = t.new_transaction();
+    let compacted = tx.write_batches(&[batch(&t, 10..20, "b")]).await.unwrap();
+    tx.add(
+        SnapshotUpdate::rewrite()
+            .delete_data_file(old_b)
+            .add_data_files(compacted),
+    );
+    let t = tx.commit().await.unwrap();
+    // Copy-on-write delete across specs.
+    let t = t
+        .delete(Reference::new("id").greater_than_or_eq(Datum::Long(25)))
+        .await
+        .unwrap();
+    let expected: Vec<i64> = (0..25).collect();
+    assert_eq!(super::scan_ids(&t).await, expected);
+
+    let doc = pyiceberg_scan(&python, t.metadata_location().unwrap());
+    assert_eq!(ids_of(&doc), expected);
+    for r in doc["rows"].as_array().unwrap() {
+        assert_eq!(r["v"].as_i64(), Some(r["id"].as_i64().unwrap() * 10), "{r}");
+    }
 }
