@@ -5,6 +5,12 @@
 //! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
 //! Parquet data and delete files that any Iceberg engine reads.
 //!
+//! - [`table`]: [`Table`], a catalog table pinned to one metadata version.
+//! - [`transaction`]: changes committed atomically — appends, overwrites, deletes,
+//!   partition replaces, row deltas, rewrites, schema and spec evolution, properties,
+//!   branches and tags — with conflict validation and retry.
+//! - [`summary`]: snapshot summaries (added, removed and total counts).
+//! - [`writer`]: Arrow record batches to Parquet data and delete files with metrics.
 //! - [`scan`]: snapshot scans, incremental and changelog scans, read into Arrow.
 
 pub mod arrow_schema;

@@ -488,3 +488,31 @@ async fn rewrite_without_starting_sequence_number_conflicts_with_equality_delete
     );
     assert_conflict(&tx.commit().await.unwrap_err(), "rewrite files");
 }
+
+#[tokio::test]
+async fn delete_by_filter_vs_append_in_range_succeeds_under_snapshot_isolation() {
+    let env = Env::new().await;
+    let (slow, fast) = two_writers(&env, &[("write.delete.isolation-level", "snapshot")]).await;
+    fast.append(vec![batch(&fast, 100..105, "a")])
+        .await
+        .unwrap();
+    let t = slow.delete(cat("a")).await.unwrap();
+    // The filter is applied to the table committed to (as Java's delete by filter).
+    assert_eq!(super::scan_ids(&t).await, (10..20).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn append_vs_concurrent_overwrite_and_delete_succeeds() {
+    let env = Env::new().await;
+    let (slow, fast) = two_writers(&env, &[]).await;
+    let fast = overwrite_a(&fast, IsolationLevel::Serializable)
+        .await
+        .unwrap();
+    fast.delete(cat("b")).await.unwrap();
+    let t = slow
+        .append(vec![batch(&slow, 100..102, "a")])
+        .await
+        .unwrap();
+    assert_eq!(t.current_snapshot().unwrap().sequence_number, 4);
+    assert_eq!(super::scan_ids(&t).await, vec![0, 1, 2, 100, 101]);
+}
