@@ -7,6 +7,11 @@
 //! - [`writer`]: Arrow record batches → Parquet data and delete files with Iceberg
 //!   metrics.
 //! - [`scan`]: snapshot scans, incremental and changelog scans, read into Arrow.
+//! - [`table`]: [`Table`], a catalog table pinned to one metadata version.
+//! - [`transaction`]: changes committed atomically — appends, overwrites, deletes,
+//!   partition replaces, row deltas, rewrites, schema and spec evolution, properties,
+//!   branches and tags — with conflict validation and retry.
+//! - [`summary`]: snapshot summaries (added, removed and total counts).
 //!
 //! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
 //! Parquet data and delete files that any Iceberg engine reads.
@@ -16,7 +21,12 @@ pub mod arrow_transform;
 pub mod error;
 pub mod io;
 pub mod scan;
+pub mod summary;
+pub mod table;
+pub mod transaction;
 pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};
 pub use io::{FileIO, InputFile, OutputFile};
+pub use table::Table;
+pub use transaction::Transaction;

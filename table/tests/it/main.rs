@@ -2,4 +2,5 @@
 
 mod io;
 mod scan;
+mod transaction;
 mod writer;
