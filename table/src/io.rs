@@ -717,3 +717,48 @@ mod tests {
         assert!(e.to_string().contains("`gcs`"), "{e}");
     }
 }
+
+/// Scans read through [`FileIO`] like through any other [`FileRead`]: whole files for
+/// manifest lists and manifests, ranged Parquet readers (sized from the manifest when
+/// known, saving a `HEAD`).
+impl crate::scan::FileRead for FileIO {
+    fn read(&self, location: &str) -> futures::future::BoxFuture<'static, Result<Bytes>> {
+        let io = self.clone();
+        let location = location.to_string();
+        Box::pin(async move { io.read(&location).await })
+    }
+
+    fn reader(
+        &self,
+        location: &str,
+        file_size: Option<u64>,
+    ) -> Result<Box<dyn parquet::arrow::async_reader::AsyncFileReader>> {
+        let mut input = self.new_input(location)?;
+        if let Some(size) = file_size {
+            input = input.with_size(size);
+        }
+        Ok(Box::new(input.parquet_reader()))
+    }
+}
+
+#[cfg(test)]
+mod file_read_tests {
+    use super::*;
+    use crate::scan::FileRead;
+
+    #[tokio::test]
+    async fn scans_read_through_file_io() {
+        let io = FileIO::new(HashMap::<String, String>::new());
+        let location = "memory:///t/metadata/a.avro";
+        io.write(location, Bytes::from_static(b"manifest bytes"))
+            .await
+            .unwrap();
+        let read: &dyn FileRead = &io;
+        assert_eq!(
+            read.read(location).await.unwrap().as_ref(),
+            b"manifest bytes"
+        );
+        assert!(read.read("memory:///t/missing.avro").await.is_err());
+        assert!(read.reader(location, Some(14)).is_ok());
+    }
+}

@@ -1,8 +1,8 @@
 //! The minimal file access scans need: whole-file reads (manifest lists, manifests)
 //! and ranged readers for Parquet.
 //!
-//! [`FileRead`] is the seam a FileIO layer will implement later; for now
-//! [`ObjectStoreFileRead`] serves any `object_store::ObjectStore` with a function that
+//! [`FileRead`] is implemented by [`crate::FileIO`] (the table's file access) and by
+//! [`ObjectStoreFileRead`], which serves any `object_store::ObjectStore` with a function that
 //! maps a location string (`s3://bucket/t/data/a.parquet`) to an object-store path.
 //!
 //! ```
