@@ -7,6 +7,9 @@
 //!
 //! - [`spec_bench`] (`floe-bench spec`): the format core against PyIceberg — manifest
 //!   decode and encode (entries per second) and table metadata JSON parsing.
+//! - [`catalog_bench`] (`floe-bench catalog`): commits through `SqlCatalog` on SQLite and
+//!   PostgreSQL (1 and 8 writers, metadata-only and append commits, latency by table size)
+//!   beside PyIceberg's `SqlCatalog` on SQLite.
 //!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -15,6 +18,7 @@
 //! println!("Floe is {:.1}x faster", cmp.ratio());
 //! ```
 
+pub mod catalog_bench;
 pub mod data;
 pub mod harness;
 pub mod machine;

@@ -1,54 +1,72 @@
 //! `floe-bench`: runs a benchmark suite and writes its Markdown report.
 //!
 //! ```text
-//! floe-bench spec [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR] [--command TEXT]
+//! floe-bench spec|catalog [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
+//!                         [--command TEXT] [--postgres-url URL]
 //! ```
+//!
+//! `catalog` needs a PostgreSQL server whose role may create databases: `--postgres-url`,
+//! else `FLOE_BENCH_POSTGRES_URL`, else `FLOE_TEST_POSTGRES_URL` (what `scripts/test` sets),
+//! else the local server `scripts/test` starts.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use floe_bench::spec_bench::{self, Options};
+use floe_bench::{catalog_bench, spec_bench};
 
-const USAGE: &str = "usage: floe-bench spec [--quick] [--python PATH] [--work-dir DIR] \
-                     [--out-dir DIR] [--command TEXT]";
+const USAGE: &str = "usage: floe-bench spec|catalog [--quick] [--python PATH] [--work-dir DIR] \
+                     [--out-dir DIR] [--command TEXT] [--postgres-url URL]";
+
+/// The PostgreSQL `scripts/test` starts.
+const LOCAL_POSTGRES: &str = "postgres://floe:floe@127.0.0.1:5432/floe_test";
+
+enum Suite {
+    Spec(spec_bench::Options),
+    Catalog(catalog_bench::Options),
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match parse(&args) {
-        Ok(opts) => match spec_bench::run(&opts) {
-            Ok(path) => {
-                eprintln!("report written to {}", path.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("floe-bench: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let suite = match parse(&args) {
+        Ok(suite) => suite,
         Err(msg) => {
             eprintln!("floe-bench: {msg}\n{USAGE}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
+        }
+    };
+    let result = match &suite {
+        Suite::Spec(opts) => spec_bench::run(opts),
+        Suite::Catalog(opts) => catalog_bench::run(opts),
+    };
+    match result {
+        Ok(path) => {
+            eprintln!("report written to {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("floe-bench: {e}");
+            ExitCode::FAILURE
         }
     }
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
+fn parse(args: &[String]) -> Result<Suite, String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut opts = Options {
-        quick: false,
-        python: std::env::var_os("FLOE_BENCH_PYTHON")
-            .map_or_else(|| "python3".into(), PathBuf::from),
-        peer_script: manifest_dir.join("peers/pyiceberg_spec.py"),
-        work_dir: std::env::temp_dir().join("floe-bench"),
-        out_dir: manifest_dir.join("results"),
-        command: "floe-bench spec".to_owned(),
-    };
     let mut it = args.iter();
-    match it.next().map(String::as_str) {
-        Some("spec") => {}
+    let suite = match it.next().map(String::as_str) {
+        Some(s @ ("spec" | "catalog")) => s.to_owned(),
         Some(other) => return Err(format!("unknown suite {other:?}")),
         None => return Err("no suite given".to_owned()),
-    }
+    };
+    let mut quick = false;
+    let mut python =
+        std::env::var_os("FLOE_BENCH_PYTHON").map_or_else(|| "python3".into(), PathBuf::from);
+    let mut work_dir = std::env::temp_dir().join("floe-bench");
+    let mut out_dir = manifest_dir.join("results");
+    let mut command = format!("floe-bench {suite}");
+    let mut postgres_url = std::env::var("FLOE_BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("FLOE_TEST_POSTGRES_URL"))
+        .unwrap_or_else(|_| LOCAL_POSTGRES.to_owned());
     while let Some(arg) = it.next() {
         let mut value = |name: &str| {
             it.next()
@@ -56,13 +74,33 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match arg.as_str() {
-            "--quick" => opts.quick = true,
-            "--python" => opts.python = value("--python")?.into(),
-            "--work-dir" => opts.work_dir = value("--work-dir")?.into(),
-            "--out-dir" => opts.out_dir = value("--out-dir")?.into(),
-            "--command" => opts.command = value("--command")?,
+            "--quick" => quick = true,
+            "--python" => python = value("--python")?.into(),
+            "--work-dir" => work_dir = value("--work-dir")?.into(),
+            "--out-dir" => out_dir = value("--out-dir")?.into(),
+            "--command" => command = value("--command")?,
+            "--postgres-url" => postgres_url = value("--postgres-url")?,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(opts)
+    Ok(if suite == "spec" {
+        Suite::Spec(spec_bench::Options {
+            quick,
+            python,
+            peer_script: manifest_dir.join("peers/pyiceberg_spec.py"),
+            work_dir,
+            out_dir,
+            command,
+        })
+    } else {
+        Suite::Catalog(catalog_bench::Options {
+            quick,
+            python,
+            peer_script: manifest_dir.join("peers/pyiceberg_catalog.py"),
+            work_dir,
+            out_dir,
+            command,
+            postgres_url,
+        })
+    })
 }

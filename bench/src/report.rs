@@ -52,6 +52,8 @@ pub struct Report {
     pub versions: Vec<String>,
     /// The workloads.
     pub results: Vec<WorkloadResult>,
+    /// Further sections (Markdown, each starting with its heading), after the results.
+    pub sections: Vec<String>,
     /// Targets and whether they were met.
     pub targets: Vec<String>,
     /// Cross-checks that were run (both sides read the same content).
@@ -136,6 +138,10 @@ impl Report {
                 self.peer_short(),
                 raw(&r.cmp.peer)
             );
+        }
+        for section in &self.sections {
+            s.push('\n');
+            s.push_str(section);
         }
         if !self.targets.is_empty() {
             s.push_str("\n## Targets\n\n");

@@ -228,6 +228,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             ),
         ],
         results,
+        sections: Vec::new(),
         targets,
         checks,
         notes: notes(),
@@ -455,7 +456,7 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// Today's date (UTC), `YYYY-MM-DD`.
-fn today() -> String {
+pub fn today() -> String {
     let days = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 86_400) as i64;

@@ -22,7 +22,10 @@
 //! 5. If any table's swap matched no row (another commit got there first), the
 //!    transaction rolls back, the attempt's files are deleted, and the commit goes back
 //!    to 1 — requirements are re-checked against the new state and updates re-applied —
-//!    at most `max_commit_attempts` times, then `CommitFailed`.
+//!    at most `max_commit_attempts` times, then `CommitFailed`. Before each new attempt
+//!    the commit waits a random time below [`retry_backoff_cap`] (1 ms, 2 ms, 4 ms, ...
+//!    up to 32 ms), so that the writers that lost one race do not all collide again at
+//!    once (as Java Iceberg's `commit.retry.*-wait-ms`, on a millisecond scale).
 //!
 //! A crash or error after 3 and before the transaction commits leaves unreferenced
 //! files and the old pointers: the tables stay loadable at their previous state. A crash
@@ -39,6 +42,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use floe_spec::commit::{
     CommitOutcome, PROPERTY_METADATA_COMPRESSION, PROPERTY_METADATA_DELETE_AFTER_COMMIT_ENABLED,
@@ -112,6 +116,19 @@ struct StoredProgress {
     epoch: i64,
     last_seq: i64,
     snapshot_id: Option<i64>,
+}
+
+/// The longest wait before commit attempt `attempt` (2, 3, ...) after a lost race:
+/// 1 ms before the second attempt, doubling up to 32 ms.
+pub(crate) fn retry_backoff_cap(attempt: u32) -> Duration {
+    Duration::from_millis(1 << attempt.saturating_sub(2).min(5))
+}
+
+/// A uniformly random wait in `[0, retry_backoff_cap(attempt))` (full jitter).
+fn retry_backoff(attempt: u32) -> Duration {
+    let cap = retry_backoff_cap(attempt).as_micros() as u64;
+    let random = Uuid::new_v4().as_u128() as u64;
+    Duration::from_micros(random % cap.max(1))
 }
 
 fn is_create(commit: &TableCommit) -> bool {
@@ -200,6 +217,9 @@ impl SqlCatalog {
         }
         let attempts = self.inner.max_commit_attempts;
         for attempt in 1..=attempts {
+            if attempt > 1 {
+                tokio::time::sleep(retry_backoff(attempt)).await;
+            }
             if attempt > 1
                 && let Some(key) = &idempotency_key
                 && let Some(result) = self.replay(key).await?
@@ -707,5 +727,23 @@ impl SqlCatalog {
             .with_source(e)
         })?;
         Ok(Swap::Committed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_backoff_doubles_from_one_millisecond_up_to_32() {
+        let caps: Vec<u64> = (2..=9)
+            .map(|a| retry_backoff_cap(a).as_millis() as u64)
+            .collect();
+        assert_eq!(caps, [1, 2, 4, 8, 16, 32, 32, 32]);
+        for attempt in 2..=9 {
+            for _ in 0..100 {
+                assert!(retry_backoff(attempt) < retry_backoff_cap(attempt));
+            }
+        }
     }
 }
