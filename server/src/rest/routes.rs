@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::app::{AppState, json_response, now_secs};
+use crate::app::{AppState, json_body, json_response, now_secs};
 use crate::auth::TokenError;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::ExtraMetric;
@@ -35,6 +35,7 @@ use crate::rest::model::{
     RegisterTableRequest, RenameTableRequest, ReportMetricsRequest, TableIdentifier,
     UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
 };
+use crate::rest::plan;
 
 /// One Iceberg endpoint: method and path below `/v1/{prefix}`.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +68,10 @@ endpoints! {
     "DELETE" "/namespaces/{namespace}/tables/{table}",
     "POST" "/namespaces/{namespace}/register",
     "POST" "/namespaces/{namespace}/tables/{table}/metrics",
+    "POST" "/namespaces/{namespace}/tables/{table}/plan",
+    "GET" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}",
+    "DELETE" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}",
+    "POST" "/namespaces/{namespace}/tables/{table}/tasks",
     "POST" "/tables/rename",
     "POST" "/transactions/commit",
 }
@@ -97,6 +102,16 @@ impl Endpoint {
             }
             ("POST", "/namespaces/{namespace}/register") => post(register_table),
             ("POST", "/namespaces/{namespace}/tables/{table}/metrics") => post(report_metrics),
+            ("POST", "/namespaces/{namespace}/tables/{table}/plan") => post(plan::plan_table_scan),
+            ("GET", "/namespaces/{namespace}/tables/{table}/plan/{plan-id}") => {
+                get(plan::fetch_planning_result)
+            }
+            ("DELETE", "/namespaces/{namespace}/tables/{table}/plan/{plan-id}") => {
+                on(MethodFilter::DELETE, plan::cancel_planning)
+            }
+            ("POST", "/namespaces/{namespace}/tables/{table}/tasks") => {
+                post(plan::fetch_scan_tasks)
+            }
             ("POST", "/tables/rename") => post(rename_table),
             ("POST", "/transactions/commit") => post(commit_transaction),
             _ => unreachable!("endpoint without a handler"),
@@ -150,12 +165,23 @@ fn namespace(state: &AppState, params: &HashMap<String, String>) -> ApiResult<Na
     Ok(NamespaceIdent::new(levels)?)
 }
 
-fn table(state: &AppState, params: &HashMap<String, String>) -> ApiResult<TableIdent> {
+pub(crate) fn table(state: &AppState, params: &HashMap<String, String>) -> ApiResult<TableIdent> {
     let ns = namespace(state, params)?;
     let name = params
         .get("table")
         .ok_or_else(|| ApiError::bad_request("missing table name"))?;
     Ok(TableIdent::new(ns, name.as_str())?)
+}
+
+/// 404 `NoSuchTableException` unless `ident` exists.
+pub(crate) async fn require_table(state: &AppState, ident: &TableIdent) -> ApiResult<()> {
+    if state.catalog().table_exists(ident).await? {
+        Ok(())
+    } else {
+        Err(ApiError::no_such_table(format!(
+            "table {ident} does not exist"
+        )))
+    }
 }
 
 fn ident_from_json(id: &TableIdentifier) -> ApiResult<TableIdent> {
@@ -258,6 +284,13 @@ async fn metrics(State(state): State<AppState>) -> Response {
             value: stats.entries as f64,
         });
     }
+    let caches = state.caches();
+    for (prefix, stats) in [
+        ("floe_load_result_cache", caches.load_results.stats()),
+        ("floe_manifest_cache", caches.manifests.stats()),
+    ] {
+        extra.extend(cache_metrics(prefix, stats));
+    }
     let text = state.metrics().render(&extra);
     (
         [(
@@ -267,6 +300,58 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// Hits, misses, hit ratio, entries and weight of one server cache.
+fn cache_metrics(prefix: &'static str, stats: crate::cache::HitStats) -> [ExtraMetric; 5] {
+    let (hits, misses, ratio, entries, weight) = match prefix {
+        "floe_load_result_cache" => (
+            "floe_load_result_cache_hits_total",
+            "floe_load_result_cache_misses_total",
+            "floe_load_result_cache_hit_ratio",
+            "floe_load_result_cache_entries",
+            "floe_load_result_cache_weight_bytes",
+        ),
+        _ => (
+            "floe_manifest_cache_hits_total",
+            "floe_manifest_cache_misses_total",
+            "floe_manifest_cache_hit_ratio",
+            "floe_manifest_cache_entries",
+            "floe_manifest_cache_weight_manifest_entries",
+        ),
+    };
+    [
+        ExtraMetric {
+            name: hits,
+            kind: "counter",
+            help: "Lookups answered from the cache.",
+            value: stats.hits as f64,
+        },
+        ExtraMetric {
+            name: misses,
+            kind: "counter",
+            help: "Lookups not answered from the cache.",
+            value: stats.misses as f64,
+        },
+        ExtraMetric {
+            name: ratio,
+            kind: "gauge",
+            help: "Hits over lookups since the server started.",
+            value: stats.ratio(),
+        },
+        ExtraMetric {
+            name: entries,
+            kind: "gauge",
+            help: "Entries in the cache.",
+            value: stats.entries as f64,
+        },
+        ExtraMetric {
+            name: weight,
+            kind: "gauge",
+            help: "Total weight of the entries (the cache's bound is on this).",
+            value: stats.weight as f64,
+        },
+    ]
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -546,17 +631,37 @@ fn metadata_value(table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Value> {
     Ok(value)
 }
 
-fn load_result(table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Response> {
-    let metadata = metadata_value(table, mode)?;
-    let mut response = json(
-        StatusCode::OK,
-        &LoadTableResult {
+/// The load answer of `table`: the serialized body comes from the load-result cache
+/// when the metadata location was served before in this mode.
+fn load_result(state: &AppState, table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Response> {
+    let cache = &state.caches().load_results;
+    let cached = table
+        .metadata_location
+        .as_deref()
+        .and_then(|l| cache.get(l, mode.as_str()));
+    let body = if let Some(body) = cached {
+        body
+    } else {
+        let metadata = metadata_value(table, mode)?;
+        let bytes = serde_json::to_vec(&LoadTableResult {
             metadata_location: table.metadata_location.as_deref(),
             metadata: &metadata,
             config: BTreeMap::new(),
             storage_credentials: Vec::new(),
-        },
-    );
+        })
+        .map_err(|e| {
+            ApiError::from(
+                floe_spec::Error::new(ErrorKind::Unexpected, "cannot serialize the answer")
+                    .with_source(e),
+            )
+        })?;
+        let bytes = bytes::Bytes::from(bytes);
+        if let Some(l) = &table.metadata_location {
+            cache.insert(l, mode.as_str(), bytes.clone());
+        }
+        bytes
+    };
+    let mut response = json_body(StatusCode::OK, body);
     if let Some(location) = &table.metadata_location {
         set_etag(&mut response, &etag(location, mode));
     }
@@ -583,10 +688,10 @@ async fn create_table(
     let catalog = state.catalog();
     if req.stage_create {
         let staged = catalog.stage_create_table(&ns, creation).await?;
-        return load_result(&staged.table, SnapshotMode::All);
+        return load_result(&state, &staged.table, SnapshotMode::All);
     }
     let created = catalog.create_table(&ns, creation).await?;
-    load_result(&created, SnapshotMode::All)
+    load_result(&state, &created, SnapshotMode::All)
 }
 
 async fn load_table(
@@ -606,7 +711,7 @@ async fn load_table(
             return Ok(response);
         }
     }
-    load_result(&loaded, mode)
+    load_result(&state, &loaded, mode)
 }
 
 async fn table_exists(
@@ -753,7 +858,7 @@ async fn register_table(
     let registered = catalog
         .register_table(&ident, &req.metadata_location)
         .await?;
-    load_result(&registered, SnapshotMode::All)
+    load_result(&state, &registered, SnapshotMode::All)
 }
 
 async fn report_metrics(

@@ -8,4 +8,5 @@
 mod common;
 mod middleware;
 mod namespaces;
+mod plan;
 mod tables;
