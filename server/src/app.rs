@@ -305,9 +305,12 @@ async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) 
     response
 }
 
-/// Paths that never need a token: health, metrics and the token endpoint itself.
+/// Paths that never need a token: health, metrics, the OpenAPI document and the token
+/// endpoint itself.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/metrics" | "/v1/oauth/tokens")
+    routes::SERVICE_ROUTES
+        .iter()
+        .any(|r| r.public && r.path == path)
 }
 
 async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -35,45 +35,133 @@ use crate::rest::model::{
     RegisterTableRequest, RenameTableRequest, ReportMetricsRequest, TableIdentifier,
     UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
 };
-use crate::rest::plan;
+use crate::rest::{openapi, plan};
 
-/// One Iceberg endpoint: method and path below `/v1/{prefix}`.
+/// One Iceberg endpoint: method and path below `/v1/{prefix}`, with its OpenAPI
+/// operation id and success status.
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint {
     /// The HTTP method.
     pub method: &'static str,
     /// The path after `/v1/{prefix}` (OpenAPI placeholders).
     pub path: &'static str,
+    /// The OpenAPI `operationId` (the Iceberg document's where it has one).
+    pub operation: &'static str,
+    /// The status of a successful answer.
+    pub ok: u16,
 }
 
 macro_rules! endpoints {
-    ($($method:literal $path:literal),* $(,)?) => {
+    ($($method:literal $path:literal $op:literal $ok:literal),* $(,)?) => {
         /// Every Iceberg endpoint Floe serves (advertised by `GET /v1/config`).
-        pub const ENDPOINTS: &[Endpoint] = &[$(Endpoint { method: $method, path: $path }),*];
+        pub const ENDPOINTS: &[Endpoint] =
+            &[$(Endpoint { method: $method, path: $path, operation: $op, ok: $ok }),*];
     };
 }
 
 endpoints! {
-    "GET" "/namespaces",
-    "POST" "/namespaces",
-    "GET" "/namespaces/{namespace}",
-    "HEAD" "/namespaces/{namespace}",
-    "DELETE" "/namespaces/{namespace}",
-    "POST" "/namespaces/{namespace}/properties",
-    "GET" "/namespaces/{namespace}/tables",
-    "POST" "/namespaces/{namespace}/tables",
-    "GET" "/namespaces/{namespace}/tables/{table}",
-    "HEAD" "/namespaces/{namespace}/tables/{table}",
-    "POST" "/namespaces/{namespace}/tables/{table}",
-    "DELETE" "/namespaces/{namespace}/tables/{table}",
-    "POST" "/namespaces/{namespace}/register",
-    "POST" "/namespaces/{namespace}/tables/{table}/metrics",
-    "POST" "/namespaces/{namespace}/tables/{table}/plan",
-    "GET" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}",
-    "DELETE" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}",
-    "POST" "/namespaces/{namespace}/tables/{table}/tasks",
-    "POST" "/tables/rename",
-    "POST" "/transactions/commit",
+    "GET" "/namespaces" "listNamespaces" 200,
+    "POST" "/namespaces" "createNamespace" 200,
+    "GET" "/namespaces/{namespace}" "loadNamespaceMetadata" 200,
+    "HEAD" "/namespaces/{namespace}" "namespaceExists" 204,
+    "DELETE" "/namespaces/{namespace}" "dropNamespace" 204,
+    "POST" "/namespaces/{namespace}/properties" "updateProperties" 200,
+    "GET" "/namespaces/{namespace}/tables" "listTables" 200,
+    "POST" "/namespaces/{namespace}/tables" "createTable" 200,
+    "GET" "/namespaces/{namespace}/tables/{table}" "loadTable" 200,
+    "HEAD" "/namespaces/{namespace}/tables/{table}" "tableExists" 204,
+    "POST" "/namespaces/{namespace}/tables/{table}" "updateTable" 200,
+    "DELETE" "/namespaces/{namespace}/tables/{table}" "dropTable" 204,
+    "POST" "/namespaces/{namespace}/register" "registerTable" 200,
+    "POST" "/namespaces/{namespace}/tables/{table}/metrics" "reportMetrics" 204,
+    "POST" "/namespaces/{namespace}/tables/{table}/plan" "planTableScan" 200,
+    "GET" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}" "fetchPlanningResult" 200,
+    "DELETE" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}" "cancelPlanning" 204,
+    "POST" "/namespaces/{namespace}/tables/{table}/tasks" "fetchScanTasks" 200,
+    "POST" "/tables/rename" "renameTable" 204,
+    "POST" "/transactions/commit" "commitTransaction" 204,
+}
+
+/// A route outside `/v1/{prefix}`: the config and token endpoints of the Iceberg API
+/// and Floe's own (`/health`, `/metrics`, `/openapi.json`).
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceRoute {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The full path.
+    pub path: &'static str,
+    /// The OpenAPI `operationId`.
+    pub operation: &'static str,
+    /// The status of a successful answer.
+    pub ok: u16,
+    /// Served without a bearer token even when authentication is on.
+    pub public: bool,
+}
+
+/// Every route outside `/v1/{prefix}`.
+pub const SERVICE_ROUTES: &[ServiceRoute] = &[
+    ServiceRoute {
+        method: "GET",
+        path: "/v1/config",
+        operation: "getConfig",
+        ok: 200,
+        public: false,
+    },
+    ServiceRoute {
+        method: "POST",
+        path: "/v1/oauth/tokens",
+        operation: "getToken",
+        ok: 200,
+        public: true,
+    },
+    ServiceRoute {
+        method: "GET",
+        path: "/health",
+        operation: "health",
+        ok: 200,
+        public: true,
+    },
+    ServiceRoute {
+        method: "GET",
+        path: "/metrics",
+        operation: "metrics",
+        ok: 200,
+        public: true,
+    },
+    ServiceRoute {
+        method: "GET",
+        path: "/openapi.json",
+        operation: "openApiDocument",
+        ok: 200,
+        public: true,
+    },
+];
+
+impl ServiceRoute {
+    fn handler(&self) -> MethodRouter<AppState> {
+        match self.path {
+            "/v1/config" => get(get_config),
+            "/v1/oauth/tokens" => post(oauth_token),
+            "/health" => get(health),
+            "/metrics" => get(metrics),
+            "/openapi.json" => get(openapi::serve),
+            _ => unreachable!("service route without a handler"),
+        }
+    }
+}
+
+/// Every (method, path) the router serves: each Iceberg endpoint twice (`/v1/...` and
+/// `/v1/{prefix}/...`) and the service routes.
+pub fn served_routes() -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = SERVICE_ROUTES
+        .iter()
+        .map(|r| (r.method, r.path.to_owned()))
+        .collect();
+    for e in ENDPOINTS {
+        out.push((e.method, format!("/v1{}", e.path)));
+        out.push((e.method, format!("/v1/{{prefix}}{}", e.path)));
+    }
+    out
 }
 
 impl Endpoint {
@@ -130,11 +218,10 @@ pub fn routes() -> Router<AppState> {
         };
         by_path.insert(e.path, merged);
     }
-    let mut router = Router::new()
-        .route("/v1/config", get(get_config))
-        .route("/v1/oauth/tokens", post(oauth_token))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics));
+    let mut router = Router::new();
+    for r in SERVICE_ROUTES {
+        router = router.route(r.path, r.handler());
+    }
     for (path, handler) in by_path {
         router = router
             .route(&format!("/v1{path}"), handler.clone())

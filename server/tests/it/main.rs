@@ -8,5 +8,6 @@
 mod common;
 mod middleware;
 mod namespaces;
+mod openapi;
 mod plan;
 mod tables;
