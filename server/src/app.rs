@@ -26,7 +26,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use floe_catalog::{CacheStats, Catalog, SqlCatalog};
+use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -96,6 +96,7 @@ struct Inner {
     settings: Settings,
     cache_stats: Option<CacheStatsFn>,
     file_io: Option<Arc<dyn FileRead>>,
+    warehouse: Option<Warehouse>,
     caches: Caches,
 }
 
@@ -112,7 +113,7 @@ impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
     /// answers 406; see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None)
+        Self::build(catalog, settings, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -122,7 +123,7 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None)
+        Self::build(catalog, settings, Some(stats), None, None)
     }
 
     /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, and
@@ -130,6 +131,7 @@ impl AppState {
     pub fn for_sql_catalog(catalog: Arc<SqlCatalog>, settings: Settings) -> Self {
         let warehouse = catalog.warehouse().clone();
         let store = Arc::clone(warehouse.store());
+        let checker = warehouse.clone();
         let io: Arc<dyn FileRead> = Arc::new(ObjectStoreFileRead::with_mapper(store, move |l| {
             warehouse.path(l)
         }));
@@ -139,6 +141,7 @@ impl AppState {
             settings,
             Some(Arc::new(move || stats.cache_stats())),
             Some(io),
+            Some(checker),
         )
     }
 
@@ -147,6 +150,7 @@ impl AppState {
         settings: Settings,
         cache_stats: Option<CacheStatsFn>,
         file_io: Option<Arc<dyn FileRead>>,
+        warehouse: Option<Warehouse>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -156,6 +160,7 @@ impl AppState {
                 settings,
                 cache_stats,
                 file_io,
+                warehouse,
                 caches: Caches::default(),
             }),
         }
@@ -165,6 +170,12 @@ impl AppState {
     /// warehouse.
     pub fn file_io(&self) -> Option<Arc<dyn FileRead>> {
         self.inner.file_io.clone()
+    }
+
+    /// The warehouse, when known: table properties that place files
+    /// (`write.data.path`, `write.metadata.path`, ...) must point inside it.
+    pub fn warehouse(&self) -> Option<&Warehouse> {
+        self.inner.warehouse.as_ref()
     }
 
     /// The server's caches (load results, manifests).

@@ -260,6 +260,42 @@ pub(crate) fn table(state: &AppState, params: &HashMap<String, String>) -> ApiRe
     Ok(TableIdent::new(ns, name.as_str())?)
 }
 
+/// Table properties that tell writers where to put files.
+const PATH_PROPERTIES: &[&str] = &[
+    "write.data.path",
+    "write.metadata.path",
+    "write.object-storage.path",
+    "write.folder-storage.path",
+];
+
+/// Refuses (400) file-placing properties that point outside the warehouse: a client
+/// could otherwise make every writer of the table write elsewhere.
+fn check_path_properties<'a>(
+    state: &AppState,
+    properties: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> ApiResult<()> {
+    let Some(warehouse) = state.warehouse() else {
+        return Ok(());
+    };
+    for (key, value) in properties {
+        if PATH_PROPERTIES.contains(&key.as_str()) {
+            warehouse
+                .check_location(value)
+                .map_err(|e| ApiError::bad_request(format!("property `{key}`: {}", e.message())))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_updates(state: &AppState, updates: &[floe_spec::commit::TableUpdate]) -> ApiResult<()> {
+    for u in updates {
+        if let floe_spec::commit::TableUpdate::SetProperties { updates } = u {
+            check_path_properties(state, updates)?;
+        }
+    }
+    Ok(())
+}
+
 /// 404 `NoSuchTableException` unless `ident` exists.
 pub(crate) async fn require_table(state: &AppState, ident: &TableIdent) -> ApiResult<()> {
     if state.catalog().table_exists(ident).await? {
@@ -767,6 +803,7 @@ async fn create_table(
     IcebergJson(req): IcebergJson<CreateTableRequest>,
 ) -> ApiResult<Response> {
     let ns = namespace(&state, &params)?;
+    check_path_properties(&state, &req.properties)?;
     let mut creation = TableCreation::new(req.name, req.schema);
     creation.partition_spec = req.partition_spec;
     creation.sort_order = req.write_order;
@@ -882,6 +919,7 @@ async fn commit_table(
             )));
         }
     }
+    check_updates(&state, &req.updates)?;
     let commit = TableCommit::new(ident.clone(), req.requirements, req.updates);
     let mut tables = run_commit(&state, vec![commit], idempotency_key(&headers)).await?;
     let committed = tables.pop().ok_or_else(|| {
@@ -982,6 +1020,7 @@ async fn commit_transaction(
                 "table {ident} appears twice in table-changes"
             )));
         }
+        check_updates(&state, &change.updates)?;
         commits.push(TableCommit::new(ident, change.requirements, change.updates));
     }
     run_commit(&state, commits, idempotency_key(&headers)).await?;
