@@ -102,6 +102,7 @@ fn pyiceberg_rest_catalog_end_to_end() {
         serde_json::json!(["id", "category", "score"])
     );
     assert_eq!(out["staged_rows"], 1);
+    assert_eq!(out["server_planned_rows"], 15);
 }
 
 #[test]
