@@ -26,7 +26,8 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use floe_catalog::{CacheStats, Catalog};
+use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
+use floe_table::scan::{FileRead, ObjectStoreFileRead};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -36,6 +37,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{Auth, AuthConfig, Verdict};
+use crate::cache::Caches;
 use crate::error::{ApiError, INTERNAL_MESSAGE};
 use crate::metrics::Metrics;
 use crate::rest::extract::BodyLimit;
@@ -93,6 +95,9 @@ struct Inner {
     auth: Auth,
     settings: Settings,
     cache_stats: Option<CacheStatsFn>,
+    file_io: Option<Arc<dyn FileRead>>,
+    warehouse: Option<Warehouse>,
+    caches: Caches,
 }
 
 impl std::fmt::Debug for AppState {
@@ -105,9 +110,10 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over `catalog` with `settings`.
+    /// State over `catalog` with `settings`. Without file access, scan planning
+    /// answers 406; see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None)
+        Self::build(catalog, settings, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -117,13 +123,34 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats))
+        Self::build(catalog, settings, Some(stats), None, None)
+    }
+
+    /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, and
+    /// its warehouse's object store for server-side scan planning.
+    pub fn for_sql_catalog(catalog: Arc<SqlCatalog>, settings: Settings) -> Self {
+        let warehouse = catalog.warehouse().clone();
+        let store = Arc::clone(warehouse.store());
+        let checker = warehouse.clone();
+        let io: Arc<dyn FileRead> = Arc::new(ObjectStoreFileRead::with_mapper(store, move |l| {
+            warehouse.path(l)
+        }));
+        let stats = Arc::clone(&catalog);
+        Self::build(
+            catalog,
+            settings,
+            Some(Arc::new(move || stats.cache_stats())),
+            Some(io),
+            Some(checker),
+        )
     }
 
     fn build(
         catalog: Arc<dyn Catalog>,
         settings: Settings,
         cache_stats: Option<CacheStatsFn>,
+        file_io: Option<Arc<dyn FileRead>>,
+        warehouse: Option<Warehouse>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -132,8 +159,28 @@ impl AppState {
                 auth: Auth::new(settings.auth.clone()),
                 settings,
                 cache_stats,
+                file_io,
+                warehouse,
+                caches: Caches::default(),
             }),
         }
+    }
+
+    /// How scans read table files (manifest lists, manifests), if the catalog has a
+    /// warehouse.
+    pub fn file_io(&self) -> Option<Arc<dyn FileRead>> {
+        self.inner.file_io.clone()
+    }
+
+    /// The warehouse, when known: table properties that place files
+    /// (`write.data.path`, `write.metadata.path`, ...) must point inside it.
+    pub fn warehouse(&self) -> Option<&Warehouse> {
+        self.inner.warehouse.as_ref()
+    }
+
+    /// The server's caches (load results, manifests).
+    pub fn caches(&self) -> &Caches {
+        &self.inner.caches
     }
 
     /// The catalog.
@@ -269,9 +316,12 @@ async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) 
     response
 }
 
-/// Paths that never need a token: health, metrics and the token endpoint itself.
+/// Paths that never need a token: health, metrics, the OpenAPI document and the token
+/// endpoint itself.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/metrics" | "/v1/oauth/tokens")
+    routes::SERVICE_ROUTES
+        .iter()
+        .any(|r| r.public && r.path == path)
 }
 
 async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -303,6 +353,17 @@ async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -
 
 /// A response with a JSON body.
 pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A response with a JSON body already in memory (e.g. from a cache).
+pub(crate) fn json_body(status: StatusCode, body: axum::body::Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

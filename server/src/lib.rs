@@ -5,6 +5,7 @@
 //! - [`app`]: shared state, the router and the one middleware stack.
 //! - [`rest`]: the Iceberg REST bodies, extractors and routes.
 //! - [`error`]: the Iceberg error model and the one mapping from Floe errors to it.
+//! - [`cache`]: the load-result and manifest caches.
 //! - [`auth`]: static bearer tokens and OAuth2 client-credentials tokens.
 //! - [`metrics`]: Prometheus metrics.
 //!
@@ -17,6 +18,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod metrics;
 pub mod rest;

@@ -164,12 +164,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         },
     };
     let auth_on = !settings.auth.tokens.is_empty() || !settings.auth.clients.is_empty();
-    let stats_source = catalog.clone();
-    let state = AppState::with_cache_stats(
-        catalog.clone(),
-        settings,
-        Arc::new(move || stats_source.cache_stats()),
-    );
+    let state = AppState::for_sql_catalog(catalog.clone(), settings);
     let app = router(state);
 
     let addr = SocketAddr::new(args.bind, args.port);

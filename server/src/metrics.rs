@@ -64,6 +64,8 @@ pub struct Metrics {
     commits: AtomicU64,
     conflicts: AtomicU64,
     commit_errors: AtomicU64,
+    plans: AtomicU64,
+    plan_tasks: AtomicU64,
 }
 
 impl Metrics {
@@ -103,6 +105,12 @@ impl Metrics {
     /// Records a commit that failed for another reason than a conflict.
     pub fn record_commit_error(&self) {
         self.commit_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a server-side scan plan that produced `tasks` file scan tasks.
+    pub fn record_plan(&self, tasks: usize) {
+        self.plans.fetch_add(1, Ordering::Relaxed);
+        self.plan_tasks.fetch_add(tasks as u64, Ordering::Relaxed);
     }
 
     /// Counts a metrics report of `report_type` sent by a client.
@@ -178,6 +186,16 @@ impl Metrics {
                 "floe_commit_errors_total",
                 "Commits that failed for another reason than a conflict.",
                 self.commit_errors.load(Ordering::Relaxed),
+            ),
+            (
+                "floe_scan_plans_total",
+                "Server-side scan plans answered.",
+                self.plans.load(Ordering::Relaxed),
+            ),
+            (
+                "floe_scan_plan_tasks_total",
+                "File scan tasks returned by server-side scan plans.",
+                self.plan_tasks.load(Ordering::Relaxed),
             ),
         ];
         for (name, help, value) in counters {

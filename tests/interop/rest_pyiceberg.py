@@ -80,6 +80,15 @@ def main() -> None:
     first = tbl.snapshots()[0].snapshot_id
     assert len(tbl.scan(snapshot_id=first).to_arrow()) == 10
 
+    # Server-side scan planning (POST .../plan) gives the same rows.
+    server_props = dict(props)
+    server_props["scan-planning-mode"] = "server"
+    planned = load_catalog("floe-planned", **server_props).load_table("db.events")
+    assert len(planned.scan().to_arrow()) == 15
+    assert len(planned.scan(row_filter=EqualTo("category", "a")).to_arrow()) == 5
+    assert len(planned.scan(snapshot_id=first).to_arrow()) == 10
+    out["server_planned_rows"] = len(planned.scan().to_arrow())
+
     # Delete.
     tbl.delete(GreaterThanOrEqual("id", 12))
     tbl = cat.load_table("db.events")

@@ -7,4 +7,6 @@
 
 pub mod extract;
 pub mod model;
+pub mod openapi;
+pub mod plan;
 pub mod routes;

@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::app::{AppState, json_response, now_secs};
+use crate::app::{AppState, json_body, json_response, now_secs};
 use crate::auth::TokenError;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::ExtraMetric;
@@ -35,40 +35,133 @@ use crate::rest::model::{
     RegisterTableRequest, RenameTableRequest, ReportMetricsRequest, TableIdentifier,
     UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
 };
+use crate::rest::{openapi, plan};
 
-/// One Iceberg endpoint: method and path below `/v1/{prefix}`.
+/// One Iceberg endpoint: method and path below `/v1/{prefix}`, with its OpenAPI
+/// operation id and success status.
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint {
     /// The HTTP method.
     pub method: &'static str,
     /// The path after `/v1/{prefix}` (OpenAPI placeholders).
     pub path: &'static str,
+    /// The OpenAPI `operationId` (the Iceberg document's where it has one).
+    pub operation: &'static str,
+    /// The status of a successful answer.
+    pub ok: u16,
 }
 
 macro_rules! endpoints {
-    ($($method:literal $path:literal),* $(,)?) => {
+    ($($method:literal $path:literal $op:literal $ok:literal),* $(,)?) => {
         /// Every Iceberg endpoint Floe serves (advertised by `GET /v1/config`).
-        pub const ENDPOINTS: &[Endpoint] = &[$(Endpoint { method: $method, path: $path }),*];
+        pub const ENDPOINTS: &[Endpoint] =
+            &[$(Endpoint { method: $method, path: $path, operation: $op, ok: $ok }),*];
     };
 }
 
 endpoints! {
-    "GET" "/namespaces",
-    "POST" "/namespaces",
-    "GET" "/namespaces/{namespace}",
-    "HEAD" "/namespaces/{namespace}",
-    "DELETE" "/namespaces/{namespace}",
-    "POST" "/namespaces/{namespace}/properties",
-    "GET" "/namespaces/{namespace}/tables",
-    "POST" "/namespaces/{namespace}/tables",
-    "GET" "/namespaces/{namespace}/tables/{table}",
-    "HEAD" "/namespaces/{namespace}/tables/{table}",
-    "POST" "/namespaces/{namespace}/tables/{table}",
-    "DELETE" "/namespaces/{namespace}/tables/{table}",
-    "POST" "/namespaces/{namespace}/register",
-    "POST" "/namespaces/{namespace}/tables/{table}/metrics",
-    "POST" "/tables/rename",
-    "POST" "/transactions/commit",
+    "GET" "/namespaces" "listNamespaces" 200,
+    "POST" "/namespaces" "createNamespace" 200,
+    "GET" "/namespaces/{namespace}" "loadNamespaceMetadata" 200,
+    "HEAD" "/namespaces/{namespace}" "namespaceExists" 204,
+    "DELETE" "/namespaces/{namespace}" "dropNamespace" 204,
+    "POST" "/namespaces/{namespace}/properties" "updateProperties" 200,
+    "GET" "/namespaces/{namespace}/tables" "listTables" 200,
+    "POST" "/namespaces/{namespace}/tables" "createTable" 200,
+    "GET" "/namespaces/{namespace}/tables/{table}" "loadTable" 200,
+    "HEAD" "/namespaces/{namespace}/tables/{table}" "tableExists" 204,
+    "POST" "/namespaces/{namespace}/tables/{table}" "updateTable" 200,
+    "DELETE" "/namespaces/{namespace}/tables/{table}" "dropTable" 204,
+    "POST" "/namespaces/{namespace}/register" "registerTable" 200,
+    "POST" "/namespaces/{namespace}/tables/{table}/metrics" "reportMetrics" 204,
+    "POST" "/namespaces/{namespace}/tables/{table}/plan" "planTableScan" 200,
+    "GET" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}" "fetchPlanningResult" 200,
+    "DELETE" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}" "cancelPlanning" 204,
+    "POST" "/namespaces/{namespace}/tables/{table}/tasks" "fetchScanTasks" 200,
+    "POST" "/tables/rename" "renameTable" 204,
+    "POST" "/transactions/commit" "commitTransaction" 204,
+}
+
+/// A route outside `/v1/{prefix}`: the config and token endpoints of the Iceberg API
+/// and Floe's own (`/health`, `/metrics`, `/openapi.json`).
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceRoute {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The full path.
+    pub path: &'static str,
+    /// The OpenAPI `operationId`.
+    pub operation: &'static str,
+    /// The status of a successful answer.
+    pub ok: u16,
+    /// Served without a bearer token even when authentication is on.
+    pub public: bool,
+}
+
+/// Every route outside `/v1/{prefix}`.
+pub const SERVICE_ROUTES: &[ServiceRoute] = &[
+    ServiceRoute {
+        method: "GET",
+        path: "/v1/config",
+        operation: "getConfig",
+        ok: 200,
+        public: false,
+    },
+    ServiceRoute {
+        method: "POST",
+        path: "/v1/oauth/tokens",
+        operation: "getToken",
+        ok: 200,
+        public: true,
+    },
+    ServiceRoute {
+        method: "GET",
+        path: "/health",
+        operation: "health",
+        ok: 200,
+        public: true,
+    },
+    ServiceRoute {
+        method: "GET",
+        path: "/metrics",
+        operation: "metrics",
+        ok: 200,
+        public: true,
+    },
+    ServiceRoute {
+        method: "GET",
+        path: "/openapi.json",
+        operation: "openApiDocument",
+        ok: 200,
+        public: true,
+    },
+];
+
+impl ServiceRoute {
+    fn handler(&self) -> MethodRouter<AppState> {
+        match self.path {
+            "/v1/config" => get(get_config),
+            "/v1/oauth/tokens" => post(oauth_token),
+            "/health" => get(health),
+            "/metrics" => get(metrics),
+            "/openapi.json" => get(openapi::serve),
+            _ => unreachable!("service route without a handler"),
+        }
+    }
+}
+
+/// Every (method, path) the router serves: each Iceberg endpoint twice (`/v1/...` and
+/// `/v1/{prefix}/...`) and the service routes.
+pub fn served_routes() -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = SERVICE_ROUTES
+        .iter()
+        .map(|r| (r.method, r.path.to_owned()))
+        .collect();
+    for e in ENDPOINTS {
+        out.push((e.method, format!("/v1{}", e.path)));
+        out.push((e.method, format!("/v1/{{prefix}}{}", e.path)));
+    }
+    out
 }
 
 impl Endpoint {
@@ -97,6 +190,16 @@ impl Endpoint {
             }
             ("POST", "/namespaces/{namespace}/register") => post(register_table),
             ("POST", "/namespaces/{namespace}/tables/{table}/metrics") => post(report_metrics),
+            ("POST", "/namespaces/{namespace}/tables/{table}/plan") => post(plan::plan_table_scan),
+            ("GET", "/namespaces/{namespace}/tables/{table}/plan/{plan-id}") => {
+                get(plan::fetch_planning_result)
+            }
+            ("DELETE", "/namespaces/{namespace}/tables/{table}/plan/{plan-id}") => {
+                on(MethodFilter::DELETE, plan::cancel_planning)
+            }
+            ("POST", "/namespaces/{namespace}/tables/{table}/tasks") => {
+                post(plan::fetch_scan_tasks)
+            }
             ("POST", "/tables/rename") => post(rename_table),
             ("POST", "/transactions/commit") => post(commit_transaction),
             _ => unreachable!("endpoint without a handler"),
@@ -115,11 +218,10 @@ pub fn routes() -> Router<AppState> {
         };
         by_path.insert(e.path, merged);
     }
-    let mut router = Router::new()
-        .route("/v1/config", get(get_config))
-        .route("/v1/oauth/tokens", post(oauth_token))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics));
+    let mut router = Router::new();
+    for r in SERVICE_ROUTES {
+        router = router.route(r.path, r.handler());
+    }
     for (path, handler) in by_path {
         router = router
             .route(&format!("/v1{path}"), handler.clone())
@@ -150,12 +252,59 @@ fn namespace(state: &AppState, params: &HashMap<String, String>) -> ApiResult<Na
     Ok(NamespaceIdent::new(levels)?)
 }
 
-fn table(state: &AppState, params: &HashMap<String, String>) -> ApiResult<TableIdent> {
+pub(crate) fn table(state: &AppState, params: &HashMap<String, String>) -> ApiResult<TableIdent> {
     let ns = namespace(state, params)?;
     let name = params
         .get("table")
         .ok_or_else(|| ApiError::bad_request("missing table name"))?;
     Ok(TableIdent::new(ns, name.as_str())?)
+}
+
+/// Table properties that tell writers where to put files.
+const PATH_PROPERTIES: &[&str] = &[
+    "write.data.path",
+    "write.metadata.path",
+    "write.object-storage.path",
+    "write.folder-storage.path",
+];
+
+/// Refuses (400) file-placing properties that point outside the warehouse: a client
+/// could otherwise make every writer of the table write elsewhere.
+fn check_path_properties<'a>(
+    state: &AppState,
+    properties: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> ApiResult<()> {
+    let Some(warehouse) = state.warehouse() else {
+        return Ok(());
+    };
+    for (key, value) in properties {
+        if PATH_PROPERTIES.contains(&key.as_str()) {
+            warehouse
+                .check_location(value)
+                .map_err(|e| ApiError::bad_request(format!("property `{key}`: {}", e.message())))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_updates(state: &AppState, updates: &[floe_spec::commit::TableUpdate]) -> ApiResult<()> {
+    for u in updates {
+        if let floe_spec::commit::TableUpdate::SetProperties { updates } = u {
+            check_path_properties(state, updates)?;
+        }
+    }
+    Ok(())
+}
+
+/// 404 `NoSuchTableException` unless `ident` exists.
+pub(crate) async fn require_table(state: &AppState, ident: &TableIdent) -> ApiResult<()> {
+    if state.catalog().table_exists(ident).await? {
+        Ok(())
+    } else {
+        Err(ApiError::no_such_table(format!(
+            "table {ident} does not exist"
+        )))
+    }
 }
 
 fn ident_from_json(id: &TableIdentifier) -> ApiResult<TableIdent> {
@@ -258,6 +407,13 @@ async fn metrics(State(state): State<AppState>) -> Response {
             value: stats.entries as f64,
         });
     }
+    let caches = state.caches();
+    for (prefix, stats) in [
+        ("floe_load_result_cache", caches.load_results.stats()),
+        ("floe_manifest_cache", caches.manifests.stats()),
+    ] {
+        extra.extend(cache_metrics(prefix, stats));
+    }
     let text = state.metrics().render(&extra);
     (
         [(
@@ -267,6 +423,58 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// Hits, misses, hit ratio, entries and weight of one server cache.
+fn cache_metrics(prefix: &'static str, stats: crate::cache::HitStats) -> [ExtraMetric; 5] {
+    let (hits, misses, ratio, entries, weight) = match prefix {
+        "floe_load_result_cache" => (
+            "floe_load_result_cache_hits_total",
+            "floe_load_result_cache_misses_total",
+            "floe_load_result_cache_hit_ratio",
+            "floe_load_result_cache_entries",
+            "floe_load_result_cache_weight_bytes",
+        ),
+        _ => (
+            "floe_manifest_cache_hits_total",
+            "floe_manifest_cache_misses_total",
+            "floe_manifest_cache_hit_ratio",
+            "floe_manifest_cache_entries",
+            "floe_manifest_cache_weight_manifest_entries",
+        ),
+    };
+    [
+        ExtraMetric {
+            name: hits,
+            kind: "counter",
+            help: "Lookups answered from the cache.",
+            value: stats.hits as f64,
+        },
+        ExtraMetric {
+            name: misses,
+            kind: "counter",
+            help: "Lookups not answered from the cache.",
+            value: stats.misses as f64,
+        },
+        ExtraMetric {
+            name: ratio,
+            kind: "gauge",
+            help: "Hits over lookups since the server started.",
+            value: stats.ratio(),
+        },
+        ExtraMetric {
+            name: entries,
+            kind: "gauge",
+            help: "Entries in the cache.",
+            value: stats.entries as f64,
+        },
+        ExtraMetric {
+            name: weight,
+            kind: "gauge",
+            help: "Total weight of the entries (the cache's bound is on this).",
+            value: stats.weight as f64,
+        },
+    ]
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -546,17 +754,37 @@ fn metadata_value(table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Value> {
     Ok(value)
 }
 
-fn load_result(table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Response> {
-    let metadata = metadata_value(table, mode)?;
-    let mut response = json(
-        StatusCode::OK,
-        &LoadTableResult {
+/// The load answer of `table`: the serialized body comes from the load-result cache
+/// when the metadata location was served before in this mode.
+fn load_result(state: &AppState, table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Response> {
+    let cache = &state.caches().load_results;
+    let cached = table
+        .metadata_location
+        .as_deref()
+        .and_then(|l| cache.get(l, mode.as_str()));
+    let body = if let Some(body) = cached {
+        body
+    } else {
+        let metadata = metadata_value(table, mode)?;
+        let bytes = serde_json::to_vec(&LoadTableResult {
             metadata_location: table.metadata_location.as_deref(),
             metadata: &metadata,
             config: BTreeMap::new(),
             storage_credentials: Vec::new(),
-        },
-    );
+        })
+        .map_err(|e| {
+            ApiError::from(
+                floe_spec::Error::new(ErrorKind::Unexpected, "cannot serialize the answer")
+                    .with_source(e),
+            )
+        })?;
+        let bytes = bytes::Bytes::from(bytes);
+        if let Some(l) = &table.metadata_location {
+            cache.insert(l, mode.as_str(), bytes.clone());
+        }
+        bytes
+    };
+    let mut response = json_body(StatusCode::OK, body);
     if let Some(location) = &table.metadata_location {
         set_etag(&mut response, &etag(location, mode));
     }
@@ -575,6 +803,7 @@ async fn create_table(
     IcebergJson(req): IcebergJson<CreateTableRequest>,
 ) -> ApiResult<Response> {
     let ns = namespace(&state, &params)?;
+    check_path_properties(&state, &req.properties)?;
     let mut creation = TableCreation::new(req.name, req.schema);
     creation.partition_spec = req.partition_spec;
     creation.sort_order = req.write_order;
@@ -583,10 +812,10 @@ async fn create_table(
     let catalog = state.catalog();
     if req.stage_create {
         let staged = catalog.stage_create_table(&ns, creation).await?;
-        return load_result(&staged.table, SnapshotMode::All);
+        return load_result(&state, &staged.table, SnapshotMode::All);
     }
     let created = catalog.create_table(&ns, creation).await?;
-    load_result(&created, SnapshotMode::All)
+    load_result(&state, &created, SnapshotMode::All)
 }
 
 async fn load_table(
@@ -606,7 +835,7 @@ async fn load_table(
             return Ok(response);
         }
     }
-    load_result(&loaded, mode)
+    load_result(&state, &loaded, mode)
 }
 
 async fn table_exists(
@@ -690,6 +919,7 @@ async fn commit_table(
             )));
         }
     }
+    check_updates(&state, &req.updates)?;
     let commit = TableCommit::new(ident.clone(), req.requirements, req.updates);
     let mut tables = run_commit(&state, vec![commit], idempotency_key(&headers)).await?;
     let committed = tables.pop().ok_or_else(|| {
@@ -753,7 +983,7 @@ async fn register_table(
     let registered = catalog
         .register_table(&ident, &req.metadata_location)
         .await?;
-    load_result(&registered, SnapshotMode::All)
+    load_result(&state, &registered, SnapshotMode::All)
 }
 
 async fn report_metrics(
@@ -790,6 +1020,7 @@ async fn commit_transaction(
                 "table {ident} appears twice in table-changes"
             )));
         }
+        check_updates(&state, &change.updates)?;
         commits.push(TableCommit::new(ident, change.requirements, change.updates));
     }
     run_commit(&state, commits, idempotency_key(&headers)).await?;

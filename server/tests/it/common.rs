@@ -15,6 +15,8 @@ use tower::ServiceExt;
 /// A server over a fresh catalog; the folder lives as long as the value.
 pub struct TestServer {
     pub app: Router,
+    pub state: AppState,
+    pub catalog: Arc<SqlCatalog>,
     _dir: tempfile::TempDir,
 }
 
@@ -58,11 +60,11 @@ impl TestServer {
             .await
             .unwrap();
         let catalog = Arc::new(catalog);
-        let stats = catalog.clone();
-        let state =
-            AppState::with_cache_stats(catalog, settings, Arc::new(move || stats.cache_stats()));
+        let state = AppState::for_sql_catalog(Arc::clone(&catalog), settings);
         Self {
-            app: router(state),
+            app: router(state.clone()),
+            state,
+            catalog,
             _dir: dir,
         }
     }

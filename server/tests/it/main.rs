@@ -8,4 +8,6 @@
 mod common;
 mod middleware;
 mod namespaces;
+mod openapi;
+mod plan;
 mod tables;

@@ -60,7 +60,7 @@ pub use incremental::{
 };
 pub use io::{FileRead, ObjectStoreFileRead, PathMapper, default_path};
 pub use name_mapping::{DEFAULT_NAME_MAPPING, NameMapping};
-pub use plan::{FileScanTask, ScanPlan};
+pub use plan::{FileScanTask, ManifestCache, ScanPlan};
 pub use reader::{ArrowReader, ArrowReaderBuilder, ArrowRecordBatchStream, ReadStats};
 
 use crate::error::{Error, Result};
@@ -94,6 +94,7 @@ pub struct TableScanBuilder {
     concurrency: usize,
     batch_size: Option<usize>,
     use_snapshot_schema: bool,
+    manifest_cache: Option<Arc<dyn ManifestCache>>,
 }
 
 impl TableScanBuilder {
@@ -109,6 +110,7 @@ impl TableScanBuilder {
             concurrency: 8,
             batch_size: None,
             use_snapshot_schema: false,
+            manifest_cache: None,
         }
     }
 
@@ -180,6 +182,13 @@ impl TableScanBuilder {
         self
     }
 
+    /// Reads parsed manifests from (and adds them to) `cache` instead of parsing every
+    /// manifest on every scan.
+    pub fn with_manifest_cache(mut self, cache: Arc<dyn ManifestCache>) -> Self {
+        self.manifest_cache = Some(cache);
+        self
+    }
+
     /// Resolves the snapshot, the schema and the columns, and binds the filter.
     pub fn build(self) -> Result<TableScan> {
         let snapshot = resolve_snapshot(&self.metadata, &self.snapshot)?;
@@ -197,15 +206,17 @@ impl TableScanBuilder {
             .filter
             .rewrite_not()
             .bind(&schema, self.case_sensitive)?;
+        let mut ctx = PlanContext::new(
+            Arc::clone(&self.metadata),
+            Arc::clone(&self.io),
+            schema,
+            project_field_ids,
+            bound,
+            self.concurrency,
+        );
+        ctx.manifest_cache = self.manifest_cache;
         Ok(TableScan {
-            ctx: PlanContext::new(
-                Arc::clone(&self.metadata),
-                Arc::clone(&self.io),
-                schema,
-                project_field_ids,
-                bound,
-                self.concurrency,
-            ),
+            ctx,
             snapshot,
             batch_size: self.batch_size,
         })

@@ -79,6 +79,17 @@ pub(crate) struct PlanContext {
     pub(crate) concurrency: usize,
     /// Pruning state per partition spec id.
     filters: Arc<HashMap<i32, SpecFilter>>,
+    /// Parsed manifests by path, shared between scans (manifests are immutable).
+    pub(crate) manifest_cache: Option<Arc<dyn ManifestCache>>,
+}
+
+/// A cache of parsed manifests by path, shared between scans (a server keeps one).
+/// Manifest files are immutable, so an entry never goes stale.
+pub trait ManifestCache: Send + Sync + std::fmt::Debug {
+    /// The parsed manifest at `path`, if cached.
+    fn get(&self, path: &str) -> Option<Arc<Manifest>>;
+    /// Remembers the parsed manifest at `path`.
+    fn insert(&self, path: &str, manifest: Arc<Manifest>);
 }
 
 /// Per-spec pruning state.
@@ -135,6 +146,7 @@ impl PlanContext {
             filter,
             concurrency,
             filters,
+            manifest_cache: None,
         }
     }
 
@@ -162,20 +174,31 @@ impl PlanContext {
         manifests: Vec<ManifestFile>,
     ) -> Result<Vec<LiveEntry>> {
         let io = Arc::clone(&self.io);
+        let cache = self.manifest_cache.clone();
         let read = stream::iter(manifests.into_iter().map(move |m| {
             let io = Arc::clone(&io);
+            let cache = cache.clone();
             async move {
-                let bytes = io.read(&m.manifest_path).await?;
-                let manifest = Manifest::parse(&bytes).map_err(|e| {
-                    Error::new(
-                        e.kind(),
-                        format!(
-                            "cannot read manifest `{}`: {}",
-                            m.manifest_path,
-                            e.message()
-                        ),
-                    )
-                })?;
+                let cached = cache.as_ref().and_then(|c| c.get(&m.manifest_path));
+                let manifest = if let Some(hit) = cached {
+                    Manifest::clone(&hit)
+                } else {
+                    let bytes = io.read(&m.manifest_path).await?;
+                    let manifest = Manifest::parse(&bytes).map_err(|e| {
+                        Error::new(
+                            e.kind(),
+                            format!(
+                                "cannot read manifest `{}`: {}",
+                                m.manifest_path,
+                                e.message()
+                            ),
+                        )
+                    })?;
+                    if let Some(c) = &cache {
+                        c.insert(&m.manifest_path, Arc::new(manifest.clone()));
+                    }
+                    manifest
+                };
                 let m = Arc::new(m);
                 let entries = manifest.into_entries_inheriting(&m);
                 Ok::<_, Error>(

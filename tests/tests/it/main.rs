@@ -5,4 +5,5 @@
 mod python;
 mod python_env;
 mod rest_pyiceberg;
+mod rest_server;
 mod spec_interop;

@@ -13,7 +13,7 @@ use crate::python::run_script;
 
 /// The `floe` binary beside this test binary (`target/debug/floe`), built with cargo
 /// when missing (e.g. when only this crate's tests were built).
-fn floe_binary() -> PathBuf {
+pub(crate) fn floe_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let debug_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     let bin = debug_dir.join(format!("floe{}", std::env::consts::EXE_SUFFIX));
@@ -33,9 +33,9 @@ fn floe_binary() -> PathBuf {
 }
 
 /// A running `floe serve` on a free port; killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    uri: String,
+    pub(crate) uri: String,
     _dir: tempfile_dir::Dir,
 }
 
@@ -50,7 +50,7 @@ mod tempfile_dir {
 }
 
 impl Server {
-    fn start(extra: &[&str]) -> Self {
+    pub(crate) fn start(extra: &[&str]) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "floe-rest-it-{}-{}",
             std::process::id(),
@@ -102,6 +102,7 @@ fn pyiceberg_rest_catalog_end_to_end() {
         serde_json::json!(["id", "category", "score"])
     );
     assert_eq!(out["staged_rows"], 1);
+    assert_eq!(out["server_planned_rows"], 15);
 }
 
 #[test]

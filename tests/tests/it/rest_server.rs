@@ -1,0 +1,189 @@
+//! A real `floe serve` under load and abuse: 8 PyIceberg processes appending to one
+//! table at once (on SQLite and on PostgreSQL), and bad requests (path traversal in
+//! names, locations outside the warehouse, malformed bodies) that must get a 4xx with
+//! an Iceberg error body, commit nothing and leave the server serving.
+//! (`tests/interop/rest_concurrency.py`, `tests/interop/rest_bad_requests.py`)
+
+// Helpers outside `#[test]` functions unwrap too: a panic is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::python::{interop_dir, python, run_script};
+use crate::rest_pyiceberg::Server;
+
+const WRITERS: usize = 8;
+const APPENDS_PER_WRITER: usize = 5;
+
+/// Runs 8 appending processes at once, then checks that every acknowledged append is
+/// in the table exactly once.
+fn concurrent_appends(server: &Server) {
+    let setup = run_script(
+        "rest_concurrency.py",
+        &["setup".as_ref(), server.uri.as_ref()],
+    );
+    assert_eq!(setup["ok"], true, "{setup}");
+    let script = interop_dir().join("rest_concurrency.py");
+    let children: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            Command::new(python())
+                .arg(&script)
+                .args(["append", &server.uri, &w.to_string()])
+                .arg(APPENDS_PER_WRITER.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut acked: BTreeMap<String, bool> = BTreeMap::new();
+    let mut conflicts = 0;
+    for (w, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "writer {w} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for i in report["acked"].as_array().unwrap() {
+            acked.insert(format!("{w}:{i}"), true);
+        }
+        for i in report["unknown"].as_array().unwrap() {
+            acked.insert(format!("{w}:{i}"), false);
+        }
+        conflicts += report["conflicts_seen"].as_u64().unwrap();
+    }
+    let verify = run_script(
+        "rest_concurrency.py",
+        &["verify".as_ref(), server.uri.as_ref()],
+    );
+    let per_append = verify["rows_per_append"].as_u64().unwrap();
+    let pairs = verify["pairs"].as_object().unwrap();
+    let sure = acked.values().filter(|v| **v).count();
+    assert_eq!(
+        sure,
+        WRITERS * APPENDS_PER_WRITER,
+        "every append should be acknowledged (unknown: {:?})",
+        acked.iter().filter(|(_, v)| !**v).collect::<Vec<_>>()
+    );
+    for (key, certain) in &acked {
+        let rows = pairs.get(key).and_then(Value::as_u64).unwrap_or(0);
+        if *certain {
+            assert_eq!(
+                rows, per_append,
+                "acknowledged append {key} seen {rows} rows"
+            );
+        } else {
+            assert!(rows == 0 || rows == per_append, "append {key}: {rows} rows");
+        }
+    }
+    for key in pairs.keys() {
+        assert!(
+            acked.contains_key(key),
+            "rows of an append nobody made: {key}"
+        );
+    }
+    let total = per_append * sure as u64;
+    assert_eq!(verify["total_rows"].as_u64().unwrap(), total, "{verify}");
+    assert_eq!(verify["total_records"].as_u64().unwrap(), total, "{verify}");
+    assert_eq!(
+        verify["planned_records"].as_u64().unwrap(),
+        total,
+        "{verify}"
+    );
+    assert_eq!(
+        verify["total_data_files"], verify["planned_files"],
+        "{verify}"
+    );
+    assert_eq!(
+        verify["snapshots"].as_u64().unwrap(),
+        sure as u64,
+        "{verify}"
+    );
+    eprintln!(
+        "8 writers x {APPENDS_PER_WRITER} appends: {conflicts} conflicts retried by the scripts"
+    );
+}
+
+#[test]
+fn eight_pyiceberg_writers_on_sqlite() {
+    let server = Server::start(&[]);
+    concurrent_appends(&server);
+}
+
+/// A fresh PostgreSQL schema for one run, dropped afterwards; the catalog URL selects
+/// it with `search_path` (as catalog/tests/it does).
+struct PgSchema {
+    base: String,
+    schema: String,
+    url: String,
+}
+
+fn pg_exec(base: &str, sql: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(base)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to FLOE_TEST_POSTGRES_URL={base}: {e}"));
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+        conn.close().await.ok();
+    });
+}
+
+impl PgSchema {
+    fn new() -> Self {
+        let base = std::env::var("FLOE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!(
+                "FLOE_TEST_POSTGRES_URL is not set: run scripts/test, which starts PostgreSQL \
+                 and sets FLOE_TEST_POSTGRES_URL=postgres://floe:floe@127.0.0.1:5432/floe_test"
+            )
+        });
+        let schema = format!(
+            "floe_rest_{}_{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        pg_exec(&base, &format!("CREATE SCHEMA {schema}"));
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        Self { base, schema, url }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        pg_exec(
+            &self.base,
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+        );
+    }
+}
+
+#[test]
+fn eight_pyiceberg_writers_on_postgres() {
+    let pg = PgSchema::new();
+    let server = Server::start(&["--catalog", &pg.url]);
+    concurrent_appends(&server);
+    // The end-to-end scenario on PostgreSQL too.
+    let out = run_script("rest_pyiceberg.py", &[server.uri.as_ref()]);
+    assert_eq!(out["ok"], true, "{out}");
+    drop(server);
+}
+
+#[test]
+fn bad_requests_get_4xx_and_commit_nothing() {
+    let server = Server::start(&[]);
+    let out = run_script("rest_bad_requests.py", &[server.uri.as_ref()]);
+    assert_eq!(out["ok"], true, "{out}");
+    assert!(out["checked"].as_u64().unwrap() >= 18, "{out}");
+}
