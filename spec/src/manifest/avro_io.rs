@@ -292,7 +292,19 @@ impl<'a> Cursor<'a> {
         self.data.len() - self.pos
     }
 
+    #[inline]
     pub(crate) fn long(&mut self) -> Result<i64> {
+        // Fast path: a one-byte varint (small ids, counts, lengths, union branches).
+        if let Some(&b) = self.data.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(i64::from(b >> 1) ^ -i64::from(b & 1));
+        }
+        self.long_slow()
+    }
+
+    fn long_slow(&mut self) -> Result<i64> {
         let mut z: u64 = 0;
         let mut shift = 0u32;
         loop {
@@ -310,6 +322,7 @@ impl<'a> Cursor<'a> {
         Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
     }
 
+    #[inline]
     pub(crate) fn int(&mut self) -> Result<i32> {
         let v = self.long()?;
         i32::try_from(v).map_err(|_| Error::invalid(format!("Avro int {v} is out of range")))
@@ -681,7 +694,7 @@ impl Prim {
     }
 
     #[inline]
-    fn read<'a>(self, cur: &mut Cursor<'a>) -> Result<Raw<'a>> {
+    pub(crate) fn read<'a>(self, cur: &mut Cursor<'a>) -> Result<Raw<'a>> {
         Ok(match self {
             Prim::Null => Raw::Null,
             Prim::Boolean => Raw::Boolean(cur.boolean()?),

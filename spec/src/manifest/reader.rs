@@ -19,7 +19,7 @@ use super::{
     ManifestEntry, ManifestMetadata, ManifestStatus, Names, Raw, field_id, skip,
 };
 use crate::error::{Error, Result};
-use crate::manifest::avro_io::Scalar;
+use crate::manifest::avro_io::{Prim, Scalar};
 use crate::partition::{PARTITION_DATA_ID_START, PartitionField, PartitionSpec};
 use crate::schema::Schema;
 use crate::table_metadata::FormatVersion;
@@ -239,6 +239,8 @@ impl<T> Nullable<T> {
 enum MapLayout<'s> {
     /// Iceberg's array of key/value records: each record field in order.
     Records(Box<[MapPart<'s>]>),
+    /// The common case of `Records`: exactly a required `int` key, then the value.
+    KeyValue(Prim),
     /// An Avro map with decimal string keys, and its value.
     AvroMap(Scalar),
     /// Not a map: reading a non-null value is this error.
@@ -267,21 +269,27 @@ impl<'s> MapLayout<'s> {
                         r.name
                     )));
                 };
-                Self::Records(
-                    r.fields
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| {
-                            Ok(if i == ki {
-                                MapPart::Key(Scalar::compile(&f.schema, names)?)
-                            } else if i == vi {
-                                MapPart::Value(Scalar::compile(&f.schema, names)?)
-                            } else {
-                                MapPart::Skip(&f.schema)
-                            })
+                let parts: Box<[MapPart<'s>]> = r
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        Ok(if i == ki {
+                            MapPart::Key(Scalar::compile(&f.schema, names)?)
+                        } else if i == vi {
+                            MapPart::Value(Scalar::compile(&f.schema, names)?)
+                        } else {
+                            MapPart::Skip(&f.schema)
                         })
-                        .collect::<Result<_>>()?,
-                )
+                    })
+                    .collect::<Result<_>>()?;
+                match &*parts {
+                    [
+                        MapPart::Key(Scalar::One(Prim::Int)),
+                        MapPart::Value(Scalar::One(value)),
+                    ] => Self::KeyValue(*value),
+                    _ => Self::Records(parts),
+                }
             }
             AvroSchema::Map(m) => Self::AvroMap(Scalar::compile(&m.types, names)?),
             other => Self::Invalid(format!(
@@ -630,6 +638,19 @@ fn read_int_map<'a, 's, T>(
                 if let Some(k) = key
                     && let Some(v) = convert(k, val)?
                 {
+                    map.insert(k, v);
+                }
+            }
+        },
+        MapLayout::KeyValue(value) => loop {
+            let n = cur.block_count()?;
+            if n == 0 {
+                return Ok(());
+            }
+            map.reserve(n.min(cur.remaining()));
+            for _ in 0..n {
+                let k = cur.int()?;
+                if let Some(v) = convert(k, value.read(cur)?)? {
                     map.insert(k, v);
                 }
             }
