@@ -157,6 +157,8 @@ pub(crate) struct ContainerWriter {
     count: i64,
     codec: AvroCodec,
     marker: [u8; 16],
+    /// `deflate`: one compressor and output buffer, reused for every block.
+    deflater: Option<(flate2::Compress, Vec<u8>)>,
 }
 
 impl ContainerWriter {
@@ -182,6 +184,7 @@ impl ContainerWriter {
             count: 0,
             codec,
             marker,
+            deflater: None,
         }
     }
 
@@ -203,12 +206,28 @@ impl ContainerWriter {
         if self.count == 0 {
             return Ok(());
         }
-        let mut data = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK_TARGET_BYTES));
-        self.codec.to_avro().compress(&mut data)?;
+        let data: &[u8] = match self.codec {
+            AvroCodec::Null => &self.block,
+            AvroCodec::Deflate => {
+                let (c, buf) = self.deflater.get_or_insert_with(|| {
+                    (
+                        flate2::Compress::new(flate2::Compression::default(), false),
+                        Vec::new(),
+                    )
+                });
+                deflate(c, &self.block, buf)?;
+                buf
+            }
+            AvroCodec::Snappy | AvroCodec::Zstd => {
+                self.codec.to_avro().compress(&mut self.block)?;
+                &self.block
+            }
+        };
         put_long(&mut self.out, self.count);
         put_long(&mut self.out, data.len() as i64);
-        self.out.extend_from_slice(&data);
+        self.out.extend_from_slice(data);
         self.out.extend_from_slice(&self.marker);
+        self.block.clear();
         self.count = 0;
         Ok(())
     }
@@ -217,6 +236,37 @@ impl ContainerWriter {
     pub(crate) fn finish(mut self) -> Result<Vec<u8>> {
         self.flush()?;
         Ok(self.out)
+    }
+}
+
+/// Compresses one block as raw deflate (Avro's `deflate` codec, default level) into
+/// `out`, replacing its content; `c` is reset first, so one compressor serves every
+/// block of a file.
+fn deflate(c: &mut flate2::Compress, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    c.reset();
+    out.clear();
+    out.reserve(input.len() / 2 + 64);
+    loop {
+        let consumed = usize::try_from(c.total_in()).unwrap_or(usize::MAX);
+        let rest = input.get(consumed..).unwrap_or_default();
+        let produced = c.total_out();
+        let status = c
+            .compress_vec(rest, out, flate2::FlushCompress::Finish)
+            .map_err(|e| {
+                Error::new(crate::ErrorKind::Unexpected, "deflate compression failed")
+                    .with_source(e)
+            })?;
+        if status == flate2::Status::StreamEnd {
+            return Ok(());
+        }
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(1024));
+        } else if c.total_in() as usize == consumed && c.total_out() == produced {
+            return Err(Error::new(
+                crate::ErrorKind::Unexpected,
+                "deflate compression made no progress",
+            ));
+        }
     }
 }
 
@@ -242,7 +292,19 @@ impl<'a> Cursor<'a> {
         self.data.len() - self.pos
     }
 
+    #[inline]
     pub(crate) fn long(&mut self) -> Result<i64> {
+        // Fast path: a one-byte varint (small ids, counts, lengths, union branches).
+        if let Some(&b) = self.data.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(i64::from(b >> 1) ^ -i64::from(b & 1));
+        }
+        self.long_slow()
+    }
+
+    fn long_slow(&mut self) -> Result<i64> {
         let mut z: u64 = 0;
         let mut shift = 0u32;
         loop {
@@ -260,6 +322,7 @@ impl<'a> Cursor<'a> {
         Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
     }
 
+    #[inline]
     pub(crate) fn int(&mut self) -> Result<i32> {
         let v = self.long()?;
         i32::try_from(v).map_err(|_| Error::invalid(format!("Avro int {v} is out of range")))
@@ -394,14 +457,33 @@ impl<'a> Container<'a> {
         }
     }
 
+    /// The number of records the blocks announce, reading only the block headers (a
+    /// hint for pre-sizing: a corrupt file may announce more than it holds).
+    pub(crate) fn record_count_hint(&self) -> usize {
+        let mut cur = Cursor::new(self.body);
+        let mut total = 0usize;
+        while cur.remaining() > 0 {
+            let (Ok(count), Ok(size)) = (cur.len_prefix(), cur.len_prefix()) else {
+                break;
+            };
+            if cur.take(size.saturating_add(16)).is_err() {
+                break;
+            }
+            total = total.saturating_add(count);
+        }
+        total
+    }
+
     /// Calls `f` once per record with a cursor positioned at it; `f` must consume the
-    /// record exactly.
+    /// record exactly. Each block is decompressed once, into a buffer reused for all
+    /// blocks (deflate through one reused inflater).
     pub(crate) fn for_each_record(
         &self,
         mut f: impl FnMut(&mut Cursor<'_>) -> Result<()>,
     ) -> Result<()> {
         let mut cur = Cursor::new(self.body);
         let mut scratch = Vec::new();
+        let mut inflater: Option<flate2::Decompress> = None;
         while cur.remaining() > 0 {
             let count = cur.len_prefix()?;
             let size = cur.len_prefix()?;
@@ -409,13 +491,19 @@ impl<'a> Container<'a> {
             if cur.take(16)? != self.marker {
                 bail_invalid!("Avro block does not end with the file's sync marker");
             }
-            let block: &[u8] = if self.codec == Codec::Null {
-                data
-            } else {
-                scratch.clear();
-                scratch.extend_from_slice(data);
-                self.codec.decompress(&mut scratch)?;
-                &scratch
+            let block: &[u8] = match self.codec {
+                Codec::Null => data,
+                Codec::Deflate(_) => {
+                    let d = inflater.get_or_insert_with(|| flate2::Decompress::new(false));
+                    inflate(d, data, &mut scratch)?;
+                    &scratch
+                }
+                _ => {
+                    scratch.clear();
+                    scratch.extend_from_slice(data);
+                    self.codec.decompress(&mut scratch)?;
+                    &scratch
+                }
             };
             let mut rc = Cursor::new(block);
             for _ in 0..count {
@@ -429,6 +517,34 @@ impl<'a> Container<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Inflates one raw-deflate block (Avro's `deflate` codec) into `out`, replacing its
+/// content and growing it as needed; `d` is reset first, so one inflater serves every
+/// block of a file.
+fn inflate(d: &mut flate2::Decompress, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    d.reset(false);
+    out.clear();
+    // Manifest blocks inflate ~3-5x; the buffer keeps its size across blocks.
+    out.reserve(input.len().saturating_mul(4).max(4096));
+    loop {
+        let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
+        let rest = input.get(consumed..).unwrap_or_default();
+        let produced = d.total_out();
+        let status = d
+            .decompress_vec(rest, out, flate2::FlushDecompress::Finish)
+            .map_err(|e| {
+                Error::invalid(format!("Avro block is not valid deflate data: {e}")).with_source(e)
+            })?;
+        if status == flate2::Status::StreamEnd {
+            return Ok(());
+        }
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity());
+        } else if d.total_in() as usize == consumed && d.total_out() == produced {
+            bail_invalid!("Avro block ends inside its deflate data");
+        }
     }
 }
 
@@ -518,6 +634,161 @@ impl Raw<'_> {
             Raw::Double(_) => "double",
             Raw::Bytes(_) => "bytes",
             Raw::Str(_) => "string",
+        }
+    }
+}
+
+/// A primitive Avro encoding, resolved from a writer schema once per file so that
+/// records decode without looking at the schema again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Prim {
+    Null,
+    Boolean,
+    Int,
+    Long,
+    Float,
+    Double,
+    /// `bytes` (length-prefixed).
+    Bytes,
+    Str,
+    /// `fixed` of this size.
+    Fixed(usize),
+    /// A union inside a union (invalid Avro): an error when read.
+    NestedUnion,
+    /// Not a primitive (of this kind): an error when read.
+    NotPrimitive(&'static str),
+}
+
+impl Prim {
+    /// The encoding of a resolved, non-union schema.
+    fn of(s: &AvroSchema) -> Prim {
+        match s {
+            AvroSchema::Null => Prim::Null,
+            AvroSchema::Boolean => Prim::Boolean,
+            AvroSchema::Int | AvroSchema::Date | AvroSchema::TimeMillis => Prim::Int,
+            AvroSchema::Long
+            | AvroSchema::TimeMicros
+            | AvroSchema::TimestampMillis
+            | AvroSchema::TimestampMicros
+            | AvroSchema::TimestampNanos
+            | AvroSchema::LocalTimestampMillis
+            | AvroSchema::LocalTimestampMicros
+            | AvroSchema::LocalTimestampNanos => Prim::Long,
+            AvroSchema::Float => Prim::Float,
+            AvroSchema::Double => Prim::Double,
+            AvroSchema::Bytes | AvroSchema::BigDecimal => Prim::Bytes,
+            AvroSchema::String => Prim::Str,
+            AvroSchema::Fixed(f) | AvroSchema::Duration(f) => Prim::Fixed(f.size),
+            AvroSchema::Decimal(d) => match &d.inner {
+                InnerDecimalSchema::Bytes => Prim::Bytes,
+                InnerDecimalSchema::Fixed(f) => Prim::Fixed(f.size),
+            },
+            AvroSchema::Uuid(u) => match u {
+                UuidSchema::String => Prim::Str,
+                UuidSchema::Bytes => Prim::Bytes,
+                UuidSchema::Fixed(f) => Prim::Fixed(f.size),
+            },
+            AvroSchema::Union(_) => Prim::NestedUnion,
+            other => Prim::NotPrimitive(kind(other)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn read<'a>(self, cur: &mut Cursor<'a>) -> Result<Raw<'a>> {
+        Ok(match self {
+            Prim::Null => Raw::Null,
+            Prim::Boolean => Raw::Boolean(cur.boolean()?),
+            Prim::Int => Raw::Int(cur.int()?),
+            Prim::Long => Raw::Long(cur.long()?),
+            Prim::Float => Raw::Float(cur.f32()?),
+            Prim::Double => Raw::Double(cur.f64()?),
+            Prim::Bytes => Raw::Bytes(cur.bytes()?),
+            Prim::Str => Raw::Str(cur.str()?),
+            Prim::Fixed(n) => Raw::Bytes(cur.take(n)?),
+            Prim::NestedUnion => bail_invalid!("Avro unions cannot nest"),
+            Prim::NotPrimitive(k) => bail_invalid!("expected a primitive Avro value, found a {k}"),
+        })
+    }
+}
+
+/// A compiled primitive field: one encoding, or a union of encodings chosen per value
+/// by the branch index.
+#[derive(Debug, Clone)]
+pub(crate) enum Scalar {
+    One(Prim),
+    Union(Box<[Prim]>),
+}
+
+impl Scalar {
+    /// Compiles schema `s` (a primitive, a reference to one, or a union of them).
+    pub(crate) fn compile<'s>(s: &'s AvroSchema, names: &Names<'s>) -> Result<Scalar> {
+        Ok(match names.resolve(s)? {
+            AvroSchema::Union(u) => Scalar::Union(
+                u.variants()
+                    .iter()
+                    .map(|v| names.resolve(v).map(Prim::of))
+                    .collect::<Result<_>>()?,
+            ),
+            other => Scalar::One(Prim::of(other)),
+        })
+    }
+
+    /// Decodes one value.
+    #[inline]
+    pub(crate) fn read<'a>(&self, cur: &mut Cursor<'a>) -> Result<Raw<'a>> {
+        match self {
+            Scalar::One(p) => p.read(cur),
+            Scalar::Union(branches) => {
+                let idx = cur.len_prefix()?;
+                let p = branches.get(idx).ok_or_else(|| {
+                    Error::invalid(format!("Avro union branch {idx} does not exist"))
+                })?;
+                p.read(cur)
+            }
+        }
+    }
+
+    /// Decodes an optional long (`long`, `int`, or a union with `null`).
+    #[inline]
+    pub(crate) fn opt_long(&self, cur: &mut Cursor<'_>) -> Result<Option<i64>> {
+        match self.read(cur)? {
+            Raw::Null => Ok(None),
+            Raw::Int(v) => Ok(Some(i64::from(v))),
+            Raw::Long(v) => Ok(Some(v)),
+            other => bail_invalid!("expected a long, found a {}", other.kind()),
+        }
+    }
+
+    /// Decodes an optional int.
+    #[inline]
+    pub(crate) fn opt_int(&self, cur: &mut Cursor<'_>) -> Result<Option<i32>> {
+        match self.read(cur)? {
+            Raw::Null => Ok(None),
+            Raw::Int(v) => Ok(Some(v)),
+            Raw::Long(v) => i32::try_from(v)
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("value {v} does not fit an int"))),
+            other => bail_invalid!("expected an int, found a {}", other.kind()),
+        }
+    }
+
+    /// Decodes an optional string.
+    #[inline]
+    pub(crate) fn opt_str<'a>(&self, cur: &mut Cursor<'a>) -> Result<Option<&'a str>> {
+        match self.read(cur)? {
+            Raw::Null => Ok(None),
+            Raw::Str(v) => Ok(Some(v)),
+            other => bail_invalid!("expected a string, found a {}", other.kind()),
+        }
+    }
+
+    /// Decodes optional bytes (or fixed).
+    #[inline]
+    pub(crate) fn opt_bytes<'a>(&self, cur: &mut Cursor<'a>) -> Result<Option<&'a [u8]>> {
+        match self.read(cur)? {
+            Raw::Null => Ok(None),
+            Raw::Bytes(v) => Ok(Some(v)),
+            other => bail_invalid!("expected bytes, found a {}", other.kind()),
         }
     }
 }
@@ -739,73 +1010,10 @@ pub(crate) fn read_array<'a, 's>(
         if n == 0 {
             return Ok(true);
         }
+        let hint = n.min(cur.remaining());
         for _ in 0..n {
-            item(cur, &a.items, n)?;
+            item(cur, &a.items, hint)?;
         }
-    }
-}
-
-/// Reads an optional int-keyed map, stored either as an array of key/value records
-/// (Iceberg's form) or as an Avro map with decimal string keys. `value` decodes one
-/// value; `insert` receives each pair and a size hint.
-pub(crate) fn read_int_map<'a, 's, V>(
-    cur: &mut Cursor<'a>,
-    s: &'s AvroSchema,
-    names: &Names<'s>,
-    mut value: impl FnMut(&mut Cursor<'a>, &'s AvroSchema) -> Result<Option<V>>,
-    mut insert: impl FnMut(i32, V, usize),
-) -> Result<()> {
-    let Some(s) = unwrap_union(cur, s, names)? else {
-        return Ok(());
-    };
-    match s {
-        AvroSchema::Array(a) => {
-            let AvroSchema::Record(r) = names.resolve(&a.items)? else {
-                bail_invalid!("a map stored as an array must hold key/value records");
-            };
-            let pos = |name: &str| r.fields.iter().position(|f| f.name == name);
-            let (Some(ki), Some(vi)) = (pos("key"), pos("value")) else {
-                bail_invalid!("map record `{}` lacks a `key` or `value` field", r.name);
-            };
-            loop {
-                let n = cur.block_count()?;
-                if n == 0 {
-                    return Ok(());
-                }
-                for _ in 0..n {
-                    let mut key = None;
-                    let mut val = None;
-                    for (i, f) in r.fields.iter().enumerate() {
-                        if i == ki {
-                            key = read_opt_int(cur, &f.schema, names)?;
-                        } else if i == vi {
-                            val = value(cur, &f.schema)?;
-                        } else {
-                            skip(cur, &f.schema, names)?;
-                        }
-                    }
-                    if let (Some(k), Some(v)) = (key, val) {
-                        insert(k, v, n);
-                    }
-                }
-            }
-        }
-        AvroSchema::Map(m) => loop {
-            let n = cur.block_count()?;
-            if n == 0 {
-                return Ok(());
-            }
-            for _ in 0..n {
-                let k = cur.str()?;
-                let k: i32 = k
-                    .parse()
-                    .map_err(|_| Error::invalid(format!("map key `{k}` is not an int")))?;
-                if let Some(v) = value(cur, &m.types)? {
-                    insert(k, v, n);
-                }
-            }
-        },
-        other => bail_invalid!("expected a map, found a {}", kind(other)),
     }
 }
 
@@ -838,6 +1046,29 @@ mod tests {
         assert_eq!(enc(64), vec![0x80, 0x01]);
         assert!(Cursor::new(&[0x80]).long().is_err());
         assert!(Cursor::new(&[0xff; 11]).long().is_err());
+    }
+
+    #[test]
+    fn deflate_blocks_round_trip_and_cut_streams_are_errors() {
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+        let mut d = flate2::Decompress::new(false);
+        let (mut packed, mut out) = (Vec::new(), Vec::new());
+        for _ in 0..2 {
+            deflate(&mut c, &data, &mut packed).unwrap();
+            inflate(&mut d, &packed, &mut out).unwrap();
+            assert_eq!(out, data);
+        }
+        for n in [0, 1, packed.len() / 2, packed.len() - 1] {
+            let e = inflate(&mut d, &packed[..n], &mut out).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::DataInvalid, "{n}: {e}");
+        }
+        let mut bad = packed.clone();
+        bad[0] ^= 0xff;
+        bad[1] ^= 0xff;
+        assert!(inflate(&mut d, &bad, &mut out).is_err());
     }
 
     #[test]

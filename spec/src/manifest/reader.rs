@@ -16,11 +16,10 @@ use serde_json::Value;
 
 use super::{
     Container, Cursor, DataContentType, DataFile, DataFileFormat, Manifest, ManifestContentType,
-    ManifestEntry, ManifestMetadata, ManifestStatus, Names, Raw, field_id, read_array,
-    read_opt_bytes, read_opt_int, read_opt_long, read_opt_str, skip,
+    ManifestEntry, ManifestMetadata, ManifestStatus, Names, Raw, field_id, skip,
 };
 use crate::error::{Error, Result};
-use crate::manifest::avro_io::{read_int_map, read_raw};
+use crate::manifest::avro_io::{Prim, Scalar};
 use crate::partition::{PARTITION_DATA_ID_START, PartitionField, PartitionSpec};
 use crate::schema::Schema;
 use crate::table_metadata::FormatVersion;
@@ -141,18 +140,260 @@ impl FileField {
     }
 }
 
-/// A compiled writer-schema field: what it is, its name (for errors), its schema.
-struct Slot<'s, F> {
-    field: F,
+/// A compiled writer-schema field: what to do with it and its name (for errors).
+struct Slot<'s, Op> {
+    op: Op,
     name: &'s str,
-    schema: &'s AvroSchema,
+}
+
+/// What to do with a field of `manifest_entry`.
+enum EntryOp<'s> {
+    Status(Scalar),
+    SnapshotId(Scalar),
+    SequenceNumber(Scalar),
+    FileSequenceNumber(Scalar),
+    DataFile,
+    Skip(&'s AvroSchema),
+}
+
+/// Which count map of a data file.
+#[derive(Debug, Clone, Copy)]
+enum CountMap {
+    ColumnSizes,
+    Values,
+    Nulls,
+    Nans,
+}
+
+/// What to do with a field of `data_file`.
+enum FileOp<'s> {
+    Content(Scalar),
+    FilePath(Scalar),
+    FileFormat(Scalar),
+    Partition,
+    RecordCount(Scalar),
+    FileSize(Scalar),
+    Counts(CountMap, Nullable<MapLayout<'s>>),
+    /// Lower (`true`) or upper bounds.
+    Bounds(bool, Nullable<MapLayout<'s>>),
+    KeyMetadata(Scalar),
+    SplitOffsets(Nullable<ArrayLayout>),
+    EqualityIds(Nullable<ArrayLayout>),
+    SortOrderId(Scalar),
+    ReferencedDataFile(Scalar),
+    FirstRowId(Scalar),
+    ContentOffset(Scalar),
+    ContentSize(Scalar),
+    Skip(&'s AvroSchema),
+}
+
+/// A value that may be null: per union branch (or for the one schema when it is not a
+/// union), `None` for `null`, else how to read the value.
+struct Nullable<T> {
+    union: bool,
+    branches: Box<[Option<T>]>,
+}
+
+impl<T> Nullable<T> {
+    fn compile<'s>(
+        s: &'s AvroSchema,
+        names: &Names<'s>,
+        mut value: impl FnMut(&'s AvroSchema) -> Result<T>,
+        nested_union: impl Fn() -> T,
+    ) -> Result<Self> {
+        let mut branch = |v: &'s AvroSchema| -> Result<Option<T>> {
+            Ok(match names.resolve(v)? {
+                AvroSchema::Null => None,
+                AvroSchema::Union(_) => Some(nested_union()),
+                other => Some(value(other)?),
+            })
+        };
+        Ok(match names.resolve(s)? {
+            AvroSchema::Union(u) => Self {
+                union: true,
+                branches: u
+                    .variants()
+                    .iter()
+                    .map(&mut branch)
+                    .collect::<Result<_>>()?,
+            },
+            other => Self {
+                union: false,
+                branches: Box::new([branch(other)?]),
+            },
+        })
+    }
+
+    /// Reads the union branch (if any): `None` for null.
+    #[inline]
+    fn read(&self, cur: &mut Cursor<'_>) -> Result<Option<&T>> {
+        let idx = if self.union { cur.len_prefix()? } else { 0 };
+        self.branches
+            .get(idx)
+            .map(Option::as_ref)
+            .ok_or_else(|| Error::invalid(format!("Avro union branch {idx} does not exist")))
+    }
+}
+
+/// How an int-keyed map is stored.
+enum MapLayout<'s> {
+    /// Iceberg's array of key/value records: each record field in order.
+    Records(Box<[MapPart<'s>]>),
+    /// The common case of `Records`: exactly a required `int` key, then the value.
+    KeyValue(Prim),
+    /// An Avro map with decimal string keys, and its value.
+    AvroMap(Scalar),
+    /// Not a map: reading a non-null value is this error.
+    Invalid(String),
+}
+
+enum MapPart<'s> {
+    Key(Scalar),
+    Value(Scalar),
+    Skip(&'s AvroSchema),
+}
+
+impl<'s> MapLayout<'s> {
+    fn compile(s: &'s AvroSchema, names: &Names<'s>) -> Result<Self> {
+        Ok(match s {
+            AvroSchema::Array(a) => {
+                let AvroSchema::Record(r) = names.resolve(&a.items)? else {
+                    return Ok(Self::Invalid(
+                        "a map stored as an array must hold key/value records".into(),
+                    ));
+                };
+                let pos = |name: &str| r.fields.iter().position(|f| f.name == name);
+                let (Some(ki), Some(vi)) = (pos("key"), pos("value")) else {
+                    return Ok(Self::Invalid(format!(
+                        "map record `{}` lacks a `key` or `value` field",
+                        r.name
+                    )));
+                };
+                let parts: Box<[MapPart<'s>]> = r
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        Ok(if i == ki {
+                            MapPart::Key(Scalar::compile(&f.schema, names)?)
+                        } else if i == vi {
+                            MapPart::Value(Scalar::compile(&f.schema, names)?)
+                        } else {
+                            MapPart::Skip(&f.schema)
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                match &*parts {
+                    [
+                        MapPart::Key(Scalar::One(Prim::Int)),
+                        MapPart::Value(Scalar::One(value)),
+                    ] => Self::KeyValue(*value),
+                    _ => Self::Records(parts),
+                }
+            }
+            AvroSchema::Map(m) => Self::AvroMap(Scalar::compile(&m.types, names)?),
+            other => Self::Invalid(format!(
+                "expected a map, found a {}",
+                super::avro_io::kind(other)
+            )),
+        })
+    }
+
+    fn nullable(s: &'s AvroSchema, names: &Names<'s>) -> Result<Nullable<Self>> {
+        Nullable::compile(
+            s,
+            names,
+            |v| Self::compile(v, names),
+            || Self::Invalid("Avro unions cannot nest".into()),
+        )
+    }
+}
+
+/// How an array of primitives is stored.
+enum ArrayLayout {
+    Items(Scalar),
+    Invalid(String),
+}
+
+impl ArrayLayout {
+    fn nullable<'s>(s: &'s AvroSchema, names: &Names<'s>) -> Result<Nullable<Self>> {
+        Nullable::compile(
+            s,
+            names,
+            |v| {
+                Ok(match v {
+                    AvroSchema::Array(a) => Self::Items(Scalar::compile(&a.items, names)?),
+                    other => Self::Invalid(format!(
+                        "expected an array, found a {}",
+                        super::avro_io::kind(other)
+                    )),
+                })
+            },
+            || Self::Invalid("Avro unions cannot nest".into()),
+        )
+    }
+}
+
+/// A partition field of the writer: where its value goes (position in the partition
+/// tuple and type) and how it is encoded, or skipped.
+enum PartitionOp<'s> {
+    Value(usize, PrimitiveType, Scalar),
+    Skip(&'s AvroSchema),
+}
+
+/// Column id → primitive type of the manifest's schema, for typing bounds without a
+/// hash lookup per bound.
+enum ColumnTypes<'m> {
+    /// Indexed by id (ids are small in practice).
+    Dense(Vec<Option<&'m PrimitiveType>>),
+    /// Sorted by id.
+    Sparse(Vec<(i32, &'m PrimitiveType)>),
+}
+
+impl<'m> ColumnTypes<'m> {
+    const DENSE_LIMIT: i32 = 1 << 16;
+
+    fn new(schema: &'m Schema) -> Self {
+        let mut cols: Vec<(i32, &'m PrimitiveType)> = schema
+            .field_ids()
+            .filter_map(|id| {
+                let ty = schema.field_by_id(id)?.field_type.as_primitive()?;
+                Some((id, ty))
+            })
+            .collect();
+        let max = cols.iter().map(|(id, _)| *id).max().unwrap_or(0);
+        if cols.iter().all(|(id, _)| *id >= 0) && max < Self::DENSE_LIMIT {
+            let mut dense = vec![None; max as usize + 1];
+            for (id, ty) in cols {
+                if let Some(slot) = dense.get_mut(id as usize) {
+                    *slot = Some(ty);
+                }
+            }
+            Self::Dense(dense)
+        } else {
+            cols.sort_unstable_by_key(|(id, _)| *id);
+            Self::Sparse(cols)
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: i32) -> Option<&'m PrimitiveType> {
+        match self {
+            Self::Dense(v) => usize::try_from(id)
+                .ok()
+                .and_then(|i| v.get(i).copied().flatten()),
+            Self::Sparse(v) => v
+                .binary_search_by_key(&id, |(i, _)| *i)
+                .ok()
+                .and_then(|i| v.get(i).map(|(_, t)| *t)),
+        }
+    }
 }
 
 struct Plan<'s> {
-    entry: Vec<Slot<'s, EntryField>>,
-    file: Vec<Slot<'s, FileField>>,
-    /// Per writer partition field: the position in the partition tuple and its type.
-    partition: Vec<Slot<'s, Option<(usize, PrimitiveType)>>>,
+    entry: Vec<Slot<'s, EntryOp<'s>>>,
+    file: Vec<Slot<'s, FileOp<'s>>>,
+    partition: Vec<Slot<'s, PartitionOp<'s>>>,
     names: Names<'s>,
 }
 
@@ -170,54 +411,103 @@ fn record_fields<'s>(
     }
 }
 
+fn compile_entry_op<'s>(
+    field: EntryField,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<EntryOp<'s>> {
+    let scalar = || Scalar::compile(s, names);
+    Ok(match field {
+        EntryField::Status => EntryOp::Status(scalar()?),
+        EntryField::SnapshotId => EntryOp::SnapshotId(scalar()?),
+        EntryField::SequenceNumber => EntryOp::SequenceNumber(scalar()?),
+        EntryField::FileSequenceNumber => EntryOp::FileSequenceNumber(scalar()?),
+        EntryField::DataFile => EntryOp::DataFile,
+        EntryField::Skip => EntryOp::Skip(s),
+    })
+}
+
+fn compile_file_op<'s>(
+    field: FileField,
+    s: &'s AvroSchema,
+    names: &Names<'s>,
+) -> Result<FileOp<'s>> {
+    let scalar = || Scalar::compile(s, names);
+    let counts = |c: CountMap| Ok::<_, Error>(FileOp::Counts(c, MapLayout::nullable(s, names)?));
+    Ok(match field {
+        FileField::Content => FileOp::Content(scalar()?),
+        FileField::FilePath => FileOp::FilePath(scalar()?),
+        FileField::FileFormat => FileOp::FileFormat(scalar()?),
+        FileField::Partition => FileOp::Partition,
+        FileField::RecordCount => FileOp::RecordCount(scalar()?),
+        FileField::FileSize => FileOp::FileSize(scalar()?),
+        FileField::ColumnSizes => counts(CountMap::ColumnSizes)?,
+        FileField::ValueCounts => counts(CountMap::Values)?,
+        FileField::NullValueCounts => counts(CountMap::Nulls)?,
+        FileField::NanValueCounts => counts(CountMap::Nans)?,
+        FileField::LowerBounds => FileOp::Bounds(true, MapLayout::nullable(s, names)?),
+        FileField::UpperBounds => FileOp::Bounds(false, MapLayout::nullable(s, names)?),
+        FileField::KeyMetadata => FileOp::KeyMetadata(scalar()?),
+        FileField::SplitOffsets => FileOp::SplitOffsets(ArrayLayout::nullable(s, names)?),
+        FileField::EqualityIds => FileOp::EqualityIds(ArrayLayout::nullable(s, names)?),
+        FileField::SortOrderId => FileOp::SortOrderId(scalar()?),
+        FileField::ReferencedDataFile => FileOp::ReferencedDataFile(scalar()?),
+        FileField::FirstRowId => FileOp::FirstRowId(scalar()?),
+        FileField::ContentOffset => FileOp::ContentOffset(scalar()?),
+        FileField::ContentSize => FileOp::ContentSize(scalar()?),
+        FileField::Skip => FileOp::Skip(s),
+    })
+}
+
 fn compile<'s>(
     schema: &'s AvroSchema,
     partition_type: &[(i32, String, PrimitiveType)],
 ) -> Result<Plan<'s>> {
     let names = Names::new(schema)?;
     let top = record_fields(schema, &names, "manifest_entry")?;
-    let entry: Vec<Slot<'s, EntryField>> = top
+    let entry_fields: Vec<(EntryField, &'s apache_avro::schema::RecordField)> = top
         .iter()
-        .map(|f| Slot {
-            field: field_id(f).map_or_else(|| EntryField::from_name(&f.name), EntryField::from_id),
-            name: f.name.as_str(),
-            schema: &f.schema,
+        .map(|f| {
+            let field =
+                field_id(f).map_or_else(|| EntryField::from_name(&f.name), EntryField::from_id);
+            (field, f)
         })
         .collect();
     for (required, name) in [
         (EntryField::Status, "status (0)"),
         (EntryField::DataFile, "data_file (2)"),
     ] {
-        if !entry.iter().any(|s| s.field == required) {
+        if !entry_fields.iter().any(|(f, _)| *f == required) {
             bail_invalid!("manifest Avro schema has no field `{name}`");
         }
     }
-    let file_schema = entry
+    let file_schema = entry_fields
         .iter()
-        .find(|s| s.field == EntryField::DataFile)
-        .map(|s| s.schema)
+        .find(|(f, _)| *f == EntryField::DataFile)
+        .map(|(_, f)| &f.schema)
         .ok_or_else(|| Error::invalid("manifest Avro schema has no field `data_file`"))?;
-    let file: Vec<Slot<'s, FileField>> = record_fields(file_schema, &names, "data_file")?
-        .iter()
-        .map(|f| Slot {
-            field: field_id(f).map_or_else(|| FileField::from_name(&f.name), FileField::from_id),
-            name: f.name.as_str(),
-            schema: &f.schema,
-        })
-        .collect();
+    let file_fields: Vec<(FileField, &'s apache_avro::schema::RecordField)> =
+        record_fields(file_schema, &names, "data_file")?
+            .iter()
+            .map(|f| {
+                let field =
+                    field_id(f).map_or_else(|| FileField::from_name(&f.name), FileField::from_id);
+                (field, f)
+            })
+            .collect();
     for (required, name) in [
         (FileField::FilePath, "file_path (100)"),
         (FileField::FileFormat, "file_format (101)"),
         (FileField::RecordCount, "record_count (103)"),
         (FileField::FileSize, "file_size_in_bytes (104)"),
     ] {
-        if !file.iter().any(|s| s.field == required) {
+        if !file_fields.iter().any(|(f, _)| *f == required) {
             bail_invalid!("manifest Avro schema has no data_file field `{name}`");
         }
     }
     let mut partition = Vec::new();
-    if let Some(p) = file.iter().find(|s| s.field == FileField::Partition) {
-        for f in record_fields(p.schema, &names, "partition")? {
+    if let Some((_, p)) = file_fields.iter().find(|(f, _)| *f == FileField::Partition) {
+        for f in record_fields(&p.schema, &names, "partition")? {
             let iceberg_name = f
                 .custom_attributes
                 .get("iceberg-field-name")
@@ -229,13 +519,36 @@ fn compile<'s>(
                     .iter()
                     .position(|(_, n, _)| n == iceberg_name),
             };
+            let op = match target.and_then(|i| partition_type.get(i).map(|(_, _, t)| (i, t))) {
+                Some((i, ty)) => {
+                    PartitionOp::Value(i, ty.clone(), Scalar::compile(&f.schema, &names)?)
+                }
+                None => PartitionOp::Skip(&f.schema),
+            };
             partition.push(Slot {
-                field: target.and_then(|i| partition_type.get(i).map(|(_, _, t)| (i, t.clone()))),
+                op,
                 name: f.name.as_str(),
-                schema: &f.schema,
             });
         }
     }
+    let entry = entry_fields
+        .into_iter()
+        .map(|(field, f)| {
+            Ok(Slot {
+                op: compile_entry_op(field, &f.schema, &names)?,
+                name: f.name.as_str(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let file = file_fields
+        .into_iter()
+        .map(|(field, f)| {
+            Ok(Slot {
+                op: compile_file_op(field, &f.schema, &names)?,
+                name: f.name.as_str(),
+            })
+        })
+        .collect::<Result<_>>()?;
     Ok(Plan {
         entry,
         file,
@@ -292,14 +605,119 @@ fn long_datum(v: i64, ty: &PrimitiveType) -> Option<Datum> {
     })
 }
 
+/// Reads an optional int-keyed map into `map` (pre-sized from each block's count):
+/// `convert` turns a key and its raw value into the stored value, `None` to leave the
+/// pair out. Pairs with a null key are left out.
+fn read_int_map<'a, 's, T>(
+    cur: &mut Cursor<'a>,
+    layout: &Nullable<MapLayout<'s>>,
+    names: &Names<'s>,
+    map: &mut HashMap<i32, T>,
+    mut convert: impl FnMut(i32, Raw<'a>) -> Result<Option<T>>,
+) -> Result<()> {
+    let Some(layout) = layout.read(cur)? else {
+        return Ok(());
+    };
+    match layout {
+        MapLayout::Records(parts) => loop {
+            let n = cur.block_count()?;
+            if n == 0 {
+                return Ok(());
+            }
+            map.reserve(n.min(cur.remaining()));
+            for _ in 0..n {
+                let mut key = None;
+                let mut val = Raw::Null;
+                for part in parts {
+                    match part {
+                        MapPart::Key(s) => key = s.opt_int(cur)?,
+                        MapPart::Value(s) => val = s.read(cur)?,
+                        MapPart::Skip(s) => skip(cur, s, names)?,
+                    }
+                }
+                if let Some(k) = key
+                    && let Some(v) = convert(k, val)?
+                {
+                    map.insert(k, v);
+                }
+            }
+        },
+        MapLayout::KeyValue(value) => loop {
+            let n = cur.block_count()?;
+            if n == 0 {
+                return Ok(());
+            }
+            map.reserve(n.min(cur.remaining()));
+            for _ in 0..n {
+                let k = cur.int()?;
+                if let Some(v) = convert(k, value.read(cur)?)? {
+                    map.insert(k, v);
+                }
+            }
+        },
+        MapLayout::AvroMap(value) => loop {
+            let n = cur.block_count()?;
+            if n == 0 {
+                return Ok(());
+            }
+            map.reserve(n.min(cur.remaining()));
+            for _ in 0..n {
+                let k = cur.str()?;
+                let k: i32 = k
+                    .parse()
+                    .map_err(|_| Error::invalid(format!("map key `{k}` is not an int")))?;
+                if let Some(v) = convert(k, value.read(cur)?)? {
+                    map.insert(k, v);
+                }
+            }
+        },
+        MapLayout::Invalid(msg) => Err(Error::invalid(msg.clone())),
+    }
+}
+
+/// Reads an optional array of primitives; `None` when null.
+fn read_list<'a, T>(
+    cur: &mut Cursor<'a>,
+    layout: &Nullable<ArrayLayout>,
+    mut item: impl FnMut(&Scalar, &mut Cursor<'a>) -> Result<T>,
+) -> Result<Option<Vec<T>>> {
+    let Some(layout) = layout.read(cur)? else {
+        return Ok(None);
+    };
+    let scalar = match layout {
+        ArrayLayout::Items(s) => s,
+        ArrayLayout::Invalid(msg) => return Err(Error::invalid(msg.clone())),
+    };
+    let mut out = Vec::new();
+    loop {
+        let n = cur.block_count()?;
+        if n == 0 {
+            return Ok(Some(out));
+        }
+        out.reserve(n.min(cur.remaining()));
+        for _ in 0..n {
+            out.push(item(scalar, cur)?);
+        }
+    }
+}
+
+fn count_value(_key: i32, raw: Raw<'_>) -> Result<Option<i64>> {
+    match raw {
+        Raw::Null => Ok(None),
+        Raw::Int(v) => Ok(Some(i64::from(v))),
+        Raw::Long(v) => Ok(Some(v)),
+        other => bail_invalid!("expected a long, found a {}", other.kind()),
+    }
+}
+
 /// Decoding context shared by all records of a file.
-struct Ctx<'s> {
+struct Ctx<'s, 'm> {
     plan: Plan<'s>,
-    schema: &'s Schema,
+    columns: ColumnTypes<'m>,
     partition_len: usize,
 }
 
-impl Ctx<'_> {
+impl Ctx<'_, '_> {
     fn decode_entry(&self, cur: &mut Cursor<'_>) -> Result<ManifestEntry> {
         let names = &self.plan.names;
         let mut status = None;
@@ -311,21 +729,15 @@ impl Ctx<'_> {
             let ctx = |e: Error| {
                 Error::invalid(format!("manifest entry `{}`: {}", slot.name, e.message()))
             };
-            match slot.field {
-                EntryField::Status => {
-                    status = read_opt_int(cur, slot.schema, names).map_err(ctx)?;
+            match &slot.op {
+                EntryOp::Status(s) => status = s.opt_int(cur).map_err(ctx)?,
+                EntryOp::SnapshotId(s) => snapshot_id = s.opt_long(cur).map_err(ctx)?,
+                EntryOp::SequenceNumber(s) => sequence_number = s.opt_long(cur).map_err(ctx)?,
+                EntryOp::FileSequenceNumber(s) => {
+                    file_sequence_number = s.opt_long(cur).map_err(ctx)?;
                 }
-                EntryField::SnapshotId => {
-                    snapshot_id = read_opt_long(cur, slot.schema, names).map_err(ctx)?;
-                }
-                EntryField::SequenceNumber => {
-                    sequence_number = read_opt_long(cur, slot.schema, names).map_err(ctx)?;
-                }
-                EntryField::FileSequenceNumber => {
-                    file_sequence_number = read_opt_long(cur, slot.schema, names).map_err(ctx)?;
-                }
-                EntryField::DataFile => data_file = Some(self.decode_file(cur)?),
-                EntryField::Skip => skip(cur, slot.schema, names).map_err(ctx)?,
+                EntryOp::DataFile => data_file = Some(self.decode_file(cur)?),
+                EntryOp::Skip(s) => skip(cur, s, names).map_err(ctx)?,
             }
         }
         let status = status.ok_or_else(|| Error::invalid("manifest entry: `status` is null"))?;
@@ -339,12 +751,13 @@ impl Ctx<'_> {
         })
     }
 
-    fn bound(&self, id: i32, bytes: &[u8]) -> Result<Option<Datum>> {
-        let Some(ty) = self
-            .schema
-            .field_by_id(id)
-            .and_then(|f| f.field_type.as_primitive())
-        else {
+    fn bound(&self, id: i32, raw: Raw<'_>) -> Result<Option<Datum>> {
+        let bytes = match raw {
+            Raw::Null => return Ok(None),
+            Raw::Bytes(b) => b,
+            other => bail_invalid!("expected bytes, found a {}", other.kind()),
+        };
+        let Some(ty) = self.columns.get(id) else {
             return Ok(None);
         };
         Datum::from_bytes(bytes, ty)
@@ -364,113 +777,66 @@ impl Ctx<'_> {
         for slot in &self.plan.file {
             let ctx =
                 |e: Error| Error::invalid(format!("data_file `{}`: {}", slot.name, e.message()));
-            let s = slot.schema;
-            let counts = |cur: &mut Cursor<'_>, m: &mut HashMap<i32, i64>| {
-                read_int_map(
-                    cur,
-                    s,
-                    names,
-                    |c, vs| read_opt_long(c, vs, names),
-                    |k, v, n| {
-                        m.reserve(n);
-                        m.insert(k, v);
-                    },
-                )
-                .map_err(ctx)
-            };
-            let bounds = |cur: &mut Cursor<'_>, m: &mut HashMap<i32, Datum>| {
-                let mut err = None;
-                read_int_map(
-                    cur,
-                    s,
-                    names,
-                    |c, vs| read_opt_bytes(c, vs, names),
-                    |k, v, n| match self.bound(k, v) {
-                        Ok(Some(d)) => {
-                            m.reserve(n);
-                            m.insert(k, d);
-                        }
-                        Ok(None) => {}
-                        Err(e) => err = Some(e),
-                    },
-                )
-                .map_err(ctx)?;
-                err.map_or(Ok(()), |e| Err(ctx(e)))
-            };
-            match slot.field {
-                FileField::Content => {
-                    if let Some(c) = read_opt_int(cur, s, names).map_err(ctx)? {
+            match &slot.op {
+                FileOp::Content(s) => {
+                    if let Some(c) = s.opt_int(cur).map_err(ctx)? {
                         content = DataContentType::from_i32(c).map_err(ctx)?;
                     }
                 }
-                FileField::FilePath => {
-                    file_path = read_opt_str(cur, s, names).map_err(ctx)?;
-                }
-                FileField::FileFormat => {
-                    if let Some(f) = read_opt_str(cur, s, names).map_err(ctx)? {
+                FileOp::FilePath(s) => file_path = s.opt_str(cur).map_err(ctx)?,
+                FileOp::FileFormat(s) => {
+                    if let Some(f) = s.opt_str(cur).map_err(ctx)? {
                         file_format = Some(DataFileFormat::parse(f).map_err(ctx)?);
                     }
                 }
-                FileField::Partition => self.decode_partition(cur, &mut file.partition)?,
-                FileField::RecordCount => {
-                    record_count = read_opt_long(cur, s, names).map_err(ctx)?;
+                FileOp::Partition => self.decode_partition(cur, &mut file.partition)?,
+                FileOp::RecordCount(s) => record_count = s.opt_long(cur).map_err(ctx)?,
+                FileOp::FileSize(s) => file_size = s.opt_long(cur).map_err(ctx)?,
+                FileOp::Counts(which, layout) => {
+                    let map = match which {
+                        CountMap::ColumnSizes => &mut file.column_sizes,
+                        CountMap::Values => &mut file.value_counts,
+                        CountMap::Nulls => &mut file.null_value_counts,
+                        CountMap::Nans => &mut file.nan_value_counts,
+                    };
+                    read_int_map(cur, layout, names, map, count_value).map_err(ctx)?;
                 }
-                FileField::FileSize => file_size = read_opt_long(cur, s, names).map_err(ctx)?,
-                FileField::ColumnSizes => counts(cur, &mut file.column_sizes)?,
-                FileField::ValueCounts => counts(cur, &mut file.value_counts)?,
-                FileField::NullValueCounts => counts(cur, &mut file.null_value_counts)?,
-                FileField::NanValueCounts => counts(cur, &mut file.nan_value_counts)?,
-                FileField::LowerBounds => bounds(cur, &mut file.lower_bounds)?,
-                FileField::UpperBounds => bounds(cur, &mut file.upper_bounds)?,
-                FileField::KeyMetadata => {
-                    file.key_metadata = read_opt_bytes(cur, s, names)
-                        .map_err(ctx)?
-                        .map(<[u8]>::to_vec);
+                FileOp::Bounds(lower, layout) => {
+                    let map = if *lower {
+                        &mut file.lower_bounds
+                    } else {
+                        &mut file.upper_bounds
+                    };
+                    read_int_map(cur, layout, names, map, |k, raw| self.bound(k, raw))
+                        .map_err(ctx)?;
                 }
-                FileField::SplitOffsets => {
-                    let mut v = Vec::new();
-                    let present = read_array(cur, s, names, |c, is, n| {
-                        v.reserve(n);
-                        v.push(
-                            read_opt_long(c, is, names)?
-                                .ok_or_else(|| Error::invalid("null element in split_offsets"))?,
-                        );
-                        Ok(())
+                FileOp::KeyMetadata(s) => {
+                    file.key_metadata = s.opt_bytes(cur).map_err(ctx)?.map(<[u8]>::to_vec);
+                }
+                FileOp::SplitOffsets(layout) => {
+                    file.split_offsets = read_list(cur, layout, |s, c| {
+                        s.opt_long(c)?
+                            .ok_or_else(|| Error::invalid("null element in split_offsets"))
                     })
                     .map_err(ctx)?;
-                    file.split_offsets = present.then_some(v);
                 }
-                FileField::EqualityIds => {
-                    let mut v = Vec::new();
-                    let present = read_array(cur, s, names, |c, is, n| {
-                        v.reserve(n);
-                        v.push(
-                            read_opt_int(c, is, names)?
-                                .ok_or_else(|| Error::invalid("null element in equality_ids"))?,
-                        );
-                        Ok(())
+                FileOp::EqualityIds(layout) => {
+                    file.equality_ids = read_list(cur, layout, |s, c| {
+                        s.opt_int(c)?
+                            .ok_or_else(|| Error::invalid("null element in equality_ids"))
                     })
                     .map_err(ctx)?;
-                    file.equality_ids = present.then_some(v);
                 }
-                FileField::SortOrderId => {
-                    file.sort_order_id = read_opt_int(cur, s, names).map_err(ctx)?;
+                FileOp::SortOrderId(s) => file.sort_order_id = s.opt_int(cur).map_err(ctx)?,
+                FileOp::ReferencedDataFile(s) => {
+                    file.referenced_data_file = s.opt_str(cur).map_err(ctx)?.map(str::to_string);
                 }
-                FileField::ReferencedDataFile => {
-                    file.referenced_data_file = read_opt_str(cur, s, names)
-                        .map_err(ctx)?
-                        .map(str::to_string);
+                FileOp::FirstRowId(s) => file.first_row_id = s.opt_long(cur).map_err(ctx)?,
+                FileOp::ContentOffset(s) => file.content_offset = s.opt_long(cur).map_err(ctx)?,
+                FileOp::ContentSize(s) => {
+                    file.content_size_in_bytes = s.opt_long(cur).map_err(ctx)?;
                 }
-                FileField::FirstRowId => {
-                    file.first_row_id = read_opt_long(cur, s, names).map_err(ctx)?;
-                }
-                FileField::ContentOffset => {
-                    file.content_offset = read_opt_long(cur, s, names).map_err(ctx)?;
-                }
-                FileField::ContentSize => {
-                    file.content_size_in_bytes = read_opt_long(cur, s, names).map_err(ctx)?;
-                }
-                FileField::Skip => skip(cur, s, names).map_err(ctx)?,
+                FileOp::Skip(s) => skip(cur, s, names).map_err(ctx)?,
             }
         }
         let missing = |name: &str| Error::invalid(format!("data_file: `{name}` is null"));
@@ -488,15 +854,15 @@ impl Ctx<'_> {
             let ctx = |e: Error| {
                 Error::invalid(format!("partition field `{}`: {}", slot.name, e.message()))
             };
-            match &slot.field {
-                Some((i, ty)) => {
-                    let raw = read_raw(cur, slot.schema, names).map_err(ctx)?;
+            match &slot.op {
+                PartitionOp::Value(i, ty, s) => {
+                    let raw = s.read(cur).map_err(ctx)?;
                     let v = partition_value(raw, ty).map_err(ctx)?;
                     if let Some(o) = out.get_mut(*i) {
                         *o = v;
                     }
                 }
-                None => skip(cur, slot.schema, names).map_err(ctx)?,
+                PartitionOp::Skip(s) => skip(cur, s, names).map_err(ctx)?,
             }
         }
         Ok(())
@@ -637,10 +1003,11 @@ impl Manifest {
             .collect();
         let ctx = Ctx {
             plan: compile(&c.schema, &ptype)?,
-            schema: &metadata.schema,
+            columns: ColumnTypes::new(&metadata.schema),
             partition_len: ptype.len(),
         };
-        let mut entries = Vec::new();
+        // Pre-size from the block headers, bounded by the input size in case they lie.
+        let mut entries = Vec::with_capacity(c.record_count_hint().min(bytes.len() / 64 + 1));
         c.for_each_record(|cur| {
             entries.push(ctx.decode_entry(cur)?);
             Ok(())

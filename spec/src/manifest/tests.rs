@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::avro_io::{ContainerWriter, put_int, put_long, put_str};
+use super::avro_io::{ContainerWriter, put_int, put_long, put_str, put_union_branch};
 use super::*;
 use crate::ErrorKind;
 use crate::manifest_list::{FieldSummary, ManifestFile, ManifestList, ManifestListWriter};
@@ -758,6 +758,86 @@ fn fields_resolve_by_id_not_position_or_name() {
     assert_eq!(e.data_file.partition, vec![Some(Datum::Long(77))]);
     assert_eq!(e.data_file.column_sizes, HashMap::from([(1, 9)]));
     assert_eq!(m.metadata.content, ManifestContentType::Data);
+}
+
+#[test]
+fn int_maps_in_every_layout() {
+    // Key/value records in the usual order, with the value first, with an optional key
+    // and an extra field, and an Avro map with decimal string keys: all read the same.
+    type PutPair = fn(&mut Vec<u8>, i32, i64);
+    let layouts: [(&str, PutPair); 4] = [
+        (
+            r#"{"type":"array","items":{"type":"record","name":"kv","fields":[
+                {"name":"key","type":"int"},{"name":"value","type":"long"}]}}"#,
+            |b, k, v| {
+                put_int(b, k);
+                put_long(b, v);
+            },
+        ),
+        (
+            r#"{"type":"array","items":{"type":"record","name":"kv","fields":[
+                {"name":"value","type":"long"},{"name":"key","type":"int"}]}}"#,
+            |b, k, v| {
+                put_long(b, v);
+                put_int(b, k);
+            },
+        ),
+        (
+            r#"{"type":"array","items":{"type":"record","name":"kv","fields":[
+                {"name":"key","type":["null","int"]},{"name":"note","type":"string"},
+                {"name":"value","type":["null","long"]}]}}"#,
+            |b, k, v| {
+                put_union_branch(b, true);
+                put_int(b, k);
+                put_str(b, "x");
+                put_union_branch(b, true);
+                put_long(b, v);
+            },
+        ),
+        (r#"{"type":"map","values":"long"}"#, |b, k, v| {
+            put_str(b, &k.to_string());
+            put_long(b, v);
+        }),
+    ];
+    let kv = vec![
+        ("schema", schema().to_json().to_string()),
+        ("partition-spec", "[]".into()),
+        ("format-version", "2".into()),
+    ];
+    for (map_schema, put_pair) in layouts {
+        let schema_json = format!(
+            r#"{{"type":"record","name":"manifest_entry","fields":[
+                {{"name":"status","type":"int","field-id":0}},
+                {{"name":"data_file","field-id":2,"type":{{"type":"record","name":"r2","fields":[
+                    {{"name":"file_path","type":"string","field-id":100}},
+                    {{"name":"file_format","type":"string","field-id":101}},
+                    {{"name":"record_count","type":"long","field-id":103}},
+                    {{"name":"file_size_in_bytes","type":"long","field-id":104}},
+                    {{"name":"value_counts","field-id":109,"type":["null",{map_schema}]}}
+                ]}}}}
+            ]}}"#
+        );
+        let bytes = hand_made(&schema_json, &kv, |b| {
+            put_int(b, 1);
+            put_str(b, "f.parquet");
+            put_str(b, "parquet");
+            put_long(b, 10);
+            put_long(b, 100);
+            put_union_branch(b, true);
+            put_long(b, 2); // a block of two pairs
+            put_pair(b, 1, 300);
+            put_pair(b, 2, -5);
+            put_long(b, 1); // and a block of one
+            put_pair(b, 70_000, 1 << 40);
+            put_long(b, 0);
+        });
+        let m = Manifest::parse(&bytes).unwrap_or_else(|e| panic!("{map_schema}: {e}"));
+        assert_eq!(
+            m.entries[0].data_file.value_counts,
+            HashMap::from([(1, 300), (2, -5), (70_000, 1 << 40)]),
+            "{map_schema}"
+        );
+    }
 }
 
 #[test]

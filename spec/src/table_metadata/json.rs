@@ -64,6 +64,7 @@ use std::sync::Arc;
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -104,21 +105,35 @@ impl TableMetadata {
     pub fn from_json_slice(bytes: &[u8]) -> Result<TableMetadata> {
         if bytes.starts_with(&GZIP_MAGIC) {
             let plain = gunzip(bytes)?;
-            return Self::from_json_value(serde_json::from_slice(&plain)?);
+            return Self::from_json_text(&plain);
         }
-        Self::from_json_value(serde_json::from_slice(bytes)?)
+        Self::from_json_text(bytes)
     }
 
     /// Reads table metadata from a JSON string.
     pub fn from_json_str(json: &str) -> Result<TableMetadata> {
-        Self::from_json_value(serde_json::from_str(json)?)
+        Self::from_json_text(json.as_bytes())
+    }
+
+    /// Reads the top-level object with each field's value left as raw JSON text, so that
+    /// every field is deserialized straight into its type (no `Value` tree); anything
+    /// but an object goes through [`Self::from_json_value`] for its error.
+    fn from_json_text(bytes: &[u8]) -> Result<TableMetadata> {
+        match serde_json::from_slice::<HashMap<String, &RawValue>>(bytes) {
+            Ok(map) => parse_object(Fields::new(
+                map.into_iter()
+                    .map(|(k, v)| (k, FieldValue::Raw(v)))
+                    .collect(),
+            )),
+            Err(_) => Self::from_json_value(serde_json::from_slice(bytes)?),
+        }
     }
 
     /// Reads table metadata from a parsed JSON value (e.g. the `metadata` of a REST
     /// `LoadTableResult`).
     pub fn from_json_value(value: Value) -> Result<TableMetadata> {
         match value {
-            Value::Object(map) => parse_object(map),
+            Value::Object(map) => parse_object(Fields::from_map(map)),
             other => Err(Error::invalid(format!(
                 "table metadata must be a JSON object, got {}",
                 json_kind(&other)
@@ -171,7 +186,7 @@ impl Serialize for TableMetadata {
 impl<'de> Deserialize<'de> for TableMetadata {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let map = Map::<String, Value>::deserialize(deserializer)?;
-        parse_object(map).map_err(de::Error::custom)
+        parse_object(Fields::from_map(map)).map_err(de::Error::custom)
     }
 }
 
@@ -204,25 +219,87 @@ fn json_kind(v: &Value) -> &'static str {
 // Reading
 // ---------------------------------------------------------------------------------------
 
+/// The value of a top-level field: parsed already (read from a `Value`), or raw JSON
+/// text (read from bytes), deserialized only when the field is taken.
+enum FieldValue<'a> {
+    Parsed(Value),
+    Raw(&'a RawValue),
+}
+
+impl FieldValue<'_> {
+    fn is_null(&self) -> bool {
+        match self {
+            Self::Parsed(v) => v.is_null(),
+            Self::Raw(r) => r.get() == "null",
+        }
+    }
+
+    /// What kind of JSON value this is, for error messages.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Parsed(v) => json_kind(v),
+            Self::Raw(r) => match r.get().as_bytes().first() {
+                Some(b'n') => "null",
+                Some(b't' | b'f') => "a boolean",
+                Some(b'"') => "a string",
+                Some(b'[') => "an array",
+                Some(b'{') => "an object",
+                _ => "a number",
+            },
+        }
+    }
+
+    /// Deserializes the value as a `T`, naming field `key` in the error.
+    fn decode<T: DeserializeOwned>(self, key: &str) -> Result<T> {
+        match self {
+            Self::Parsed(v) => serde_json::from_value(v).map_err(|e| field_error(key, &e)),
+            Self::Raw(r) => serde_json::from_str(r.get()).map_err(|e| field_error(key, &e)),
+        }
+    }
+
+    /// The elements of an array, each still unparsed where this value was.
+    fn into_items(self, key: &str) -> Result<Vec<Self>> {
+        let not_array = |kind: &str| field_error(key, &format!("expected an array, got {kind}"));
+        match self {
+            Self::Parsed(Value::Array(items)) => Ok(items.into_iter().map(Self::Parsed).collect()),
+            Self::Raw(r) if r.get().starts_with('[') => {
+                let items: Vec<&RawValue> =
+                    serde_json::from_str(r.get()).map_err(|e| field_error(key, &e))?;
+                Ok(items.into_iter().map(Self::Raw).collect())
+            }
+            other => Err(not_array(other.kind())),
+        }
+    }
+}
+
 /// The top-level fields of a metadata object, taken one at a time so that every error
 /// names its field and the leftovers are the unknown fields.
-struct Fields {
-    map: Map<String, Value>,
+struct Fields<'a> {
+    map: HashMap<String, FieldValue<'a>>,
     version: u8,
 }
 
-impl Fields {
+impl<'a> Fields<'a> {
+    fn new(map: HashMap<String, FieldValue<'a>>) -> Self {
+        Self { map, version: 0 }
+    }
+
+    fn from_map(map: Map<String, Value>) -> Self {
+        Self::new(
+            map.into_iter()
+                .map(|(k, v)| (k, FieldValue::Parsed(v)))
+                .collect(),
+        )
+    }
+
     /// The raw value of `key`; `null` counts as absent.
-    fn raw(&mut self, key: &str) -> Option<Value> {
-        match self.map.remove(key) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v),
-        }
+    fn raw(&mut self, key: &str) -> Option<FieldValue<'a>> {
+        self.map.remove(key).filter(|v| !v.is_null())
     }
 
     /// The value of an optional field.
     fn take<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>> {
-        self.raw(key).map(|v| decode(key, v)).transpose()
+        self.raw(key).map(|v| v.decode(key)).transpose()
     }
 
     /// The value of a required field.
@@ -239,38 +316,32 @@ impl Fields {
     }
 }
 
-/// Decodes the value of field `key`, naming it in the error.
-fn decode<T: DeserializeOwned>(key: &str, value: Value) -> Result<T> {
-    serde_json::from_value(value).map_err(|e| field_error(key, &e))
-}
-
 fn field_error(key: &str, e: &dyn std::fmt::Display) -> Error {
     Error::invalid(format!("table metadata: field `{key}` is invalid: {e}"))
         .with_context("field", key)
 }
 
 /// Reads a metadata object of any supported format version.
-fn parse_object(map: Map<String, Value>) -> Result<TableMetadata> {
-    let version_number = match map.get("format-version") {
-        None | Some(Value::Null) => {
+fn parse_object(mut f: Fields<'_>) -> Result<TableMetadata> {
+    let version_number = match f.raw("format-version") {
+        None => {
             return Err(Error::invalid(
                 "table metadata: required field `format-version` is missing",
             )
             .with_context("field", "format-version"));
         }
-        Some(v) => v.as_i64().ok_or_else(|| {
-            field_error(
-                "format-version",
-                &format!("expected an integer, got {}", json_kind(v)),
-            )
-        })?,
+        Some(v) => {
+            let v: Value = v.decode("format-version")?;
+            v.as_i64().ok_or_else(|| {
+                field_error(
+                    "format-version",
+                    &format!("expected an integer, got {}", json_kind(&v)),
+                )
+            })?
+        }
     };
     let format_version = FormatVersion::try_from(version_number)?;
-    let mut f = Fields {
-        map,
-        version: format_version.number(),
-    };
-    f.map.remove("format-version");
+    f.version = format_version.number();
     let v1 = format_version == FormatVersion::V1;
 
     let table_uuid = if v1 {
@@ -331,17 +402,12 @@ fn parse_object(map: Map<String, Value>) -> Result<TableMetadata> {
 
     let snapshots = match f.raw("snapshots") {
         None => Vec::new(),
-        Some(Value::Array(items)) => items
+        Some(v) => v
+            .into_items("snapshots")?
             .into_iter()
             .enumerate()
             .map(|(i, v)| read_snapshot(i, v, format_version))
             .collect::<Result<Vec<_>>>()?,
-        Some(other) => {
-            return Err(field_error(
-                "snapshots",
-                &format!("expected an array, got {}", json_kind(&other)),
-            ));
-        }
     };
     let statistics: Vec<StatisticsFile> = f.take("statistics")?.unwrap_or_default();
     let partition_statistics: Vec<PartitionStatisticsFile> =
@@ -429,7 +495,7 @@ fn read_schemas(f: &mut Fields, v1: bool) -> Result<(Vec<Schema>, i32)> {
             )
             .with_context("field", "schemas"));
         };
-        let schema: Schema = decode("schema", legacy)?;
+        let schema: Schema = legacy.decode("schema")?;
         // Java ignores `current-schema-id` without `schemas`.
         f.take::<i32>("current-schema-id")?;
         let id = schema.schema_id();
@@ -438,7 +504,7 @@ fn read_schemas(f: &mut Fields, v1: bool) -> Result<(Vec<Schema>, i32)> {
     let current = match f.take::<i32>("current-schema-id")? {
         Some(id) => id,
         None if v1 => match legacy {
-            Some(legacy) => decode::<Schema>("schema", legacy)?.schema_id(),
+            Some(legacy) => legacy.decode::<Schema>("schema")?.schema_id(),
             None => return Err(f.missing("current-schema-id")),
         },
         None => return Err(f.missing("current-schema-id")),
@@ -452,7 +518,8 @@ fn read_specs(f: &mut Fields, v1: bool) -> Result<(Vec<PartitionSpec>, i32)> {
     if let Some(specs) = f.raw("partition-specs") {
         let default_spec_id: i32 = f.require("default-spec-id")?;
         let specs = if v1 {
-            decode::<Vec<UnboundPartitionSpec>>("partition-specs", specs)?
+            specs
+                .decode::<Vec<UnboundPartitionSpec>>("partition-specs")?
                 .into_iter()
                 .map(|s| {
                     let id = s.spec_id.ok_or_else(|| {
@@ -462,7 +529,7 @@ fn read_specs(f: &mut Fields, v1: bool) -> Result<(Vec<PartitionSpec>, i32)> {
                 })
                 .collect::<Result<Vec<_>>>()?
         } else {
-            decode("partition-specs", specs)?
+            specs.decode("partition-specs")?
         };
         return Ok((specs, default_spec_id));
     }
@@ -475,7 +542,7 @@ fn read_specs(f: &mut Fields, v1: bool) -> Result<(Vec<PartitionSpec>, i32)> {
         )
         .with_context("field", "partition-specs"));
     };
-    let fields: Vec<UnboundPartitionField> = decode("partition-spec", legacy)?;
+    let fields: Vec<UnboundPartitionField> = legacy.decode("partition-spec")?;
     // Java ignores `default-spec-id` without `partition-specs`: the spec is spec 0.
     f.take::<i32>("default-spec-id")?;
     Ok((vec![bind_v1_spec(0, fields)], 0))
@@ -503,16 +570,19 @@ fn bind_v1_spec(spec_id: i32, fields: Vec<UnboundPartitionField>) -> PartitionSp
 
 /// Accepts `encryption-keys` only when there are none.
 fn read_encryption_keys(f: &mut Fields) -> Result<()> {
-    match f.raw("encryption-keys") {
-        None => Ok(()),
-        Some(Value::Array(keys)) if keys.is_empty() => Ok(()),
-        Some(Value::Array(keys)) => Err(Error::unsupported(format!(
+    let keys = match f.raw("encryption-keys") {
+        None => return Ok(()),
+        Some(v) => v.decode::<Value>("encryption-keys")?,
+    };
+    match keys {
+        Value::Array(keys) if keys.is_empty() => Ok(()),
+        Value::Array(keys) => Err(Error::unsupported(format!(
             "table metadata: `encryption-keys` ({} keys) are not supported: Floe does not \
              implement table encryption and cannot keep the keys",
             keys.len()
         ))
         .with_context("field", "encryption-keys")),
-        Some(other) => Err(field_error(
+        other => Err(field_error(
             "encryption-keys",
             &format!("expected an array, got {}", json_kind(&other)),
         )),
@@ -534,7 +604,7 @@ struct SnapshotJson {
     #[serde(default)]
     manifests: Option<Vec<String>>,
     #[serde(default)]
-    summary: Option<Map<String, Value>>,
+    summary: Option<SummaryJson>,
     #[serde(default)]
     schema_id: Option<i32>,
     #[serde(default)]
@@ -545,9 +615,36 @@ struct SnapshotJson {
     key_id: Option<String>,
 }
 
-fn read_snapshot(index: usize, value: Value, version: FormatVersion) -> Result<Snapshot> {
+/// A snapshot summary as written: its entries in order, values of any JSON type (only
+/// strings are valid; [`read_summary`] names the first that is not).
+struct SummaryJson(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for SummaryJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> de::Visitor<'de> for Visit {
+            type Value = SummaryJson;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a summary object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> std::result::Result<SummaryJson, A::Error> {
+                let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(16).min(64));
+                while let Some(entry) = access.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(SummaryJson(entries))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+fn read_snapshot(index: usize, value: FieldValue<'_>, version: FormatVersion) -> Result<Snapshot> {
     let at = format!("snapshots[{index}]");
-    let s: SnapshotJson = decode(&at, value)?;
+    let s: SnapshotJson = value.decode(&at)?;
     let id = s.snapshot_id;
     let bad = |msg: String| field_error(&at, &format!("snapshot {id}: {msg}"));
     let manifest_list = match (s.manifest_list, s.manifests) {
@@ -562,7 +659,7 @@ fn read_snapshot(index: usize, value: Value, version: FormatVersion) -> Result<S
         (None, _) => return Err(bad("required field `manifest-list` is missing".into())),
     };
     let summary = match s.summary {
-        Some(map) => read_summary(map).map_err(bad)?,
+        Some(SummaryJson(entries)) => read_summary(entries).map_err(bad)?,
         // v1 summaries are optional; iceberg-rust reads them as appends too.
         None if version == FormatVersion::V1 => Summary::default(),
         None => return Err(bad("required field `summary` is missing".into())),
@@ -588,8 +685,48 @@ fn read_snapshot(index: usize, value: Value, version: FormatVersion) -> Result<S
     })
 }
 
-fn read_summary(map: Map<String, Value>) -> std::result::Result<Summary, String> {
+fn parse_operation(value: &str) -> std::result::Result<Operation, String> {
+    [
+        Operation::Append,
+        Operation::Replace,
+        Operation::Overwrite,
+        Operation::Delete,
+    ]
+    .into_iter()
+    .find(|op| op.as_str() == value)
+    .ok_or_else(|| format!("unknown summary operation `{value}`"))
+}
+
+fn read_summary(entries: Vec<(String, Value)>) -> std::result::Result<Summary, String> {
+    let valid = entries.iter().all(|(key, value)| match value {
+        Value::String(v) => key != "operation" || parse_operation(v).is_ok(),
+        _ => false,
+    });
+    if !valid {
+        // Read it as a JSON object reads (a repeated key keeps its last value) to name
+        // the first invalid entry.
+        return read_summary_map(entries.into_iter().collect());
+    }
     // A summary without `operation` reads as an overwrite, like Java.
+    let mut operation = Operation::Overwrite;
+    let mut additional_properties = HashMap::with_capacity(entries.len());
+    for (key, value) in entries {
+        let Value::String(value) = value else {
+            continue;
+        };
+        if key == "operation" {
+            operation = parse_operation(&value)?;
+        } else {
+            additional_properties.insert(key, value);
+        }
+    }
+    Ok(Summary {
+        operation,
+        additional_properties,
+    })
+}
+
+fn read_summary_map(map: Map<String, Value>) -> std::result::Result<Summary, String> {
     let mut operation = Operation::Overwrite;
     let mut additional_properties = HashMap::with_capacity(map.len());
     for (key, value) in map {
@@ -600,15 +737,7 @@ fn read_summary(map: Map<String, Value>) -> std::result::Result<Summary, String>
             ));
         };
         if key == "operation" {
-            operation = [
-                Operation::Append,
-                Operation::Replace,
-                Operation::Overwrite,
-                Operation::Delete,
-            ]
-            .into_iter()
-            .find(|op| op.as_str() == value)
-            .ok_or_else(|| format!("unknown summary operation `{value}`"))?;
+            operation = parse_operation(&value)?;
         } else {
             additional_properties.insert(key, value);
         }

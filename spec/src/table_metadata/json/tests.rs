@@ -190,8 +190,27 @@ fn object(json: &str) -> Map<String, Value> {
     }
 }
 
+/// Parses from bytes (fields deserialized from raw text) and from a `Value`: both paths
+/// must agree (same metadata, or errors of the same kind naming the same field); the
+/// bytes path's result is returned.
 fn parse_map(map: Map<String, Value>) -> Result<TableMetadata> {
-    TableMetadata::from_json_value(Value::Object(map))
+    let bytes = serde_json::to_vec(&map).unwrap();
+    let via_bytes = TableMetadata::from_json_slice(&bytes);
+    let via_value = TableMetadata::from_json_value(Value::Object(map));
+    match (&via_bytes, &via_value) {
+        (Ok(a), Ok(b)) => {
+            // v1 files without a `table-uuid` get a random one.
+            let mut b = b.clone();
+            b.table_uuid = a.table_uuid;
+            assert_eq!(a, &b);
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a.kind(), b.kind(), "{a} / {b}");
+            assert_eq!(a.context(), b.context(), "{a} / {b}");
+        }
+        _ => panic!("bytes and Value paths disagree: {via_bytes:?} / {via_value:?}"),
+    }
+    via_bytes
 }
 
 fn round_trip(m: &TableMetadata) -> TableMetadata {
