@@ -7,6 +7,9 @@
 //!
 //! - [`spec_bench`] (`floe-bench spec`): the format core against PyIceberg — manifest
 //!   decode and encode (entries per second) and table metadata JSON parsing.
+//! - [`table_bench`] (`floe-bench table`): writers, scans and planning against raw
+//!   arrow-rs Parquet and PyIceberg — append throughput, full scans, planning on a table
+//!   with 10,000 snapshots and 100,000 data files.
 //!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -21,3 +24,4 @@ pub mod machine;
 pub mod peer;
 pub mod report;
 pub mod spec_bench;
+pub mod table_bench;

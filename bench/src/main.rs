@@ -1,21 +1,22 @@
 //! `floe-bench`: runs a benchmark suite and writes its Markdown report.
 //!
 //! ```text
-//! floe-bench spec [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR] [--command TEXT]
+//! floe-bench spec|table [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR] [--command TEXT]
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use floe_bench::spec_bench::{self, Options};
+use floe_bench::table_bench;
 
-const USAGE: &str = "usage: floe-bench spec [--quick] [--python PATH] [--work-dir DIR] \
+const USAGE: &str = "usage: floe-bench spec|table [--quick] [--python PATH] [--work-dir DIR] \
                      [--out-dir DIR] [--command TEXT]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse(&args) {
-        Ok(opts) => match spec_bench::run(&opts) {
+        Ok((suite, opts)) => match suite.run(&opts) {
             Ok(path) => {
                 eprintln!("report written to {}", path.display());
                 ExitCode::SUCCESS
@@ -32,7 +33,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
+/// A suite of workloads, each with its own peer script and report.
+#[derive(Debug, Clone, Copy)]
+enum Suite {
+    Spec,
+    Table,
+}
+
+impl Suite {
+    fn run(self, opts: &Options) -> floe_bench::harness::Result<PathBuf> {
+        match self {
+            Suite::Spec => spec_bench::run(opts),
+            Suite::Table => table_bench::run(opts),
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<(Suite, Options), String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut opts = Options {
         quick: false,
@@ -44,11 +61,16 @@ fn parse(args: &[String]) -> Result<Options, String> {
         command: "floe-bench spec".to_owned(),
     };
     let mut it = args.iter();
-    match it.next().map(String::as_str) {
-        Some("spec") => {}
+    let suite = match it.next().map(String::as_str) {
+        Some("spec") => Suite::Spec,
+        Some("table") => {
+            opts.peer_script = manifest_dir.join("peers/pyiceberg_table.py");
+            "floe-bench table".clone_into(&mut opts.command);
+            Suite::Table
+        }
         Some(other) => return Err(format!("unknown suite {other:?}")),
         None => return Err("no suite given".to_owned()),
-    }
+    };
     while let Some(arg) = it.next() {
         let mut value = |name: &str| {
             it.next()
@@ -64,5 +86,5 @@ fn parse(args: &[String]) -> Result<Options, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(opts)
+    Ok((suite, opts))
 }
