@@ -693,14 +693,14 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     );
     md.push_str("## Machine\n\n");
     md.push_str(&machine.to_markdown());
-    let _ = write!(
+    let _ = writeln!(
         md,
         "- peer: {pyiceberg}, pyarrow {}, SQLAlchemy {}, Python {}",
         str_of(&info, "pyarrow"),
         str_of(&info, "sqlalchemy"),
         str_of(&info, "python")
     );
-    let _ = write!(
+    let _ = writeln!(
         md,
         "- Floe: git {}, {}, {} build; Tokio multi-thread runtime, 2 workers",
         std::env::var("FLOE_BENCH_COMMIT").unwrap_or_else(|_| "unknown".to_owned()),
@@ -711,7 +711,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             "release"
         }
     );
-    let _ = write!(
+    let _ = writeln!(
         md,
         "- mode: {} ({rounds} timed rounds, {} input rows; planning table {} snapshots, {} data files)",
         if opts.quick { "quick" } else { "full" },
