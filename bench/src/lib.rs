@@ -10,6 +10,9 @@
 //! - [`catalog_bench`] (`floe-bench catalog`): commits through `SqlCatalog` on SQLite and
 //!   PostgreSQL (1 and 8 writers, metadata-only and append commits, latency by table size)
 //!   beside PyIceberg's `SqlCatalog` on SQLite.
+//! - [`table_bench`] (`floe-bench table`): writers, scans and planning against raw
+//!   arrow-rs Parquet and PyIceberg — append throughput, full scans, planning on a table
+//!   with 10,000 snapshots and 100,000 data files.
 //!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -25,3 +28,4 @@ pub mod machine;
 pub mod peer;
 pub mod report;
 pub mod spec_bench;
+pub mod table_bench;

@@ -232,3 +232,84 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// A workload compared with a peer of its own, for suites with more than one peer (the
+/// `table` suite compares with raw arrow-rs and with PyIceberg).
+#[derive(Debug, Clone)]
+pub struct PeerResult {
+    /// The peer's short name ("arrow-rs", "PyIceberg").
+    pub peer: String,
+    /// The workload.
+    pub result: WorkloadResult,
+}
+
+/// The Markdown tables of [`PeerResult`]s: wall time, then on-CPU time as described by
+/// `cpu_note` (if measured on both sides), then the raw per-round wall times.
+pub fn peer_tables(results: &[PeerResult], cpu_note: &str) -> String {
+    let mut s = String::new();
+    let header = "| workload | input | peer | Floe median | Floe min–max | peer median | peer min–max | Floe/peer | per-round ratio min–max |\n\
+                  |---|---|---|---:|---:|---:|---:|---:|---:|\n";
+    let row = |s: &mut String, p: &PeerResult, cpu: bool| {
+        let r = &p.result;
+        let (floe, peer) = if cpu {
+            (&r.cmp.floe_cpu, &r.cmp.peer_cpu)
+        } else {
+            (&r.cmp.floe, &r.cmp.peer)
+        };
+        let (f_med, f_lo, f_hi) = show(&r.measure, floe);
+        let (p_med, p_lo, p_hi) = show(&r.measure, peer);
+        let ((r_lo, r_hi), ratio) = if cpu {
+            (r.cmp.cpu_ratio_spread(), r.cmp.cpu_ratio())
+        } else {
+            (r.cmp.ratio_spread(), r.cmp.ratio())
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{ratio:.2}×** | {r_lo:.2}× – {r_hi:.2}× |",
+            r.name, r.input, p.peer
+        );
+    };
+    s.push_str(header);
+    for p in results {
+        row(&mut s, p, false);
+    }
+    if results.iter().all(|p| p.result.cmp.has_cpu()) {
+        let _ = writeln!(s, "\n{cpu_note}\n");
+        s.push_str(header);
+        for p in results {
+            row(&mut s, p, true);
+        }
+    }
+    s.push_str("\nRaw per-round wall times (seconds, in run order):\n\n");
+    for p in results {
+        let r = &p.result;
+        let _ = writeln!(
+            s,
+            "- {} ({}): Floe {}; {} {}",
+            r.name,
+            r.input,
+            raw(&r.cmp.floe),
+            p.peer,
+            raw(&r.cmp.peer)
+        );
+    }
+    s
+}
+
+/// Today's date (UTC), `YYYY-MM-DD`.
+pub fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
