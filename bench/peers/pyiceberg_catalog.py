@@ -38,6 +38,9 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField, StringType, TimestamptzType
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _serve  # noqa: E402  (the shared line protocol beside this file)
+
 NAMESPACE = "bench"
 
 # The same three columns as the Floe side's table (floe-bench catalog_bench::schema).
@@ -135,16 +138,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve() -> None:
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            reply = handle(json.loads(line))
-        except Exception as e:  # the harness reports it and stops
-            reply = {"error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+    _serve.serve(handle)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -51,6 +52,9 @@ from pyiceberg.manifest import (
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.metadata import TableMetadataUtil
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _serve  # noqa: E402  (the shared line protocol beside this file)
 
 
 class _KeepBytesIO(io.BytesIO):
@@ -327,16 +331,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve() -> None:
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            reply = handle(json.loads(line))
-        except Exception as e:  # the harness reports it and stops
-            reply = {"error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+    _serve.serve(handle)
 
 
 def main() -> None:

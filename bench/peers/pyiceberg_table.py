@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import os
 import sys
 import time
 from typing import Any
@@ -54,6 +55,9 @@ from pyiceberg.types import (
     StringType,
     TimestampType,
 )
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _serve  # noqa: E402  (the shared line protocol beside this file)
 
 # The benchmark table, as floe-bench's `table_bench::table_schema` defines it.
 SCHEMA = Schema(
@@ -219,16 +223,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve() -> None:
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            reply = handle(json.loads(line))
-        except Exception as e:  # the harness reports it and stops
-            reply = {"error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+    _serve.serve(handle)
 
 
 if __name__ == "__main__":
