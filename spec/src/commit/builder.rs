@@ -257,13 +257,12 @@ impl TableMetadataBuilder {
 
     /// `set-current-schema` (`-1` = the last schema added by this builder).
     pub fn set_current_schema(&mut self, schema_id: i32) -> Result<()> {
-        let id = if schema_id == LAST_ADDED {
-            self.last_added_schema_id.ok_or_else(|| {
-                Error::invalid("set-current-schema: cannot set the last added schema (-1): no schema has been added")
-            })?
-        } else {
-            schema_id
-        };
+        let id = resolve_last_added(
+            schema_id,
+            self.last_added_schema_id,
+            "set-current-schema",
+            "schema",
+        )?;
         if id == self.metadata.current_schema_id {
             return Ok(());
         }
@@ -273,12 +272,7 @@ impl TableMetadataBuilder {
             )));
         }
         self.metadata.current_schema_id = id;
-        let recorded =
-            if self.last_added_schema_id == Some(id) && self.recorded_schema_ids.contains(&id) {
-                LAST_ADDED
-            } else {
-                id
-            };
+        let recorded = recorded_id(id, self.last_added_schema_id, &self.recorded_schema_ids);
         self.record(TableUpdate::SetCurrentSchema {
             schema_id: recorded,
         });
@@ -387,15 +381,7 @@ impl TableMetadataBuilder {
 
     /// `set-default-spec` (`-1` = the last spec added by this builder).
     pub fn set_default_partition_spec(&mut self, spec_id: i32) -> Result<()> {
-        let id = if spec_id == LAST_ADDED {
-            self.last_added_spec_id.ok_or_else(|| {
-                Error::invalid(
-                    "set-default-spec: cannot set the last added spec (-1): no spec has been added",
-                )
-            })?
-        } else {
-            spec_id
-        };
+        let id = resolve_last_added(spec_id, self.last_added_spec_id, "set-default-spec", "spec")?;
         if id == self.metadata.default_spec_id {
             return Ok(());
         }
@@ -405,12 +391,7 @@ impl TableMetadataBuilder {
             )));
         }
         self.metadata.default_spec_id = id;
-        let recorded =
-            if self.last_added_spec_id == Some(id) && self.recorded_spec_ids.contains(&id) {
-                LAST_ADDED
-            } else {
-                id
-            };
+        let recorded = recorded_id(id, self.last_added_spec_id, &self.recorded_spec_ids);
         self.record(TableUpdate::SetDefaultSpec { spec_id: recorded });
         Ok(())
     }
@@ -462,13 +443,12 @@ impl TableMetadataBuilder {
 
     /// `set-default-sort-order` (`-1` = the last order added by this builder).
     pub fn set_default_sort_order(&mut self, order_id: i64) -> Result<()> {
-        let id = if order_id == i64::from(LAST_ADDED) {
-            self.last_added_order_id.ok_or_else(|| {
-                Error::invalid("set-default-sort-order: cannot set the last added sort order (-1): no sort order has been added")
-            })?
-        } else {
-            order_id
-        };
+        let id = resolve_last_added(
+            order_id,
+            self.last_added_order_id,
+            "set-default-sort-order",
+            "sort order",
+        )?;
         if id == self.metadata.default_sort_order_id {
             return Ok(());
         }
@@ -478,12 +458,7 @@ impl TableMetadataBuilder {
             )));
         }
         self.metadata.default_sort_order_id = id;
-        let recorded =
-            if self.last_added_order_id == Some(id) && self.recorded_order_ids.contains(&id) {
-                i64::from(LAST_ADDED)
-            } else {
-                id
-            };
+        let recorded = recorded_id(id, self.last_added_order_id, &self.recorded_order_ids);
         self.record(TableUpdate::SetDefaultSortOrder {
             sort_order_id: recorded,
         });
@@ -1041,4 +1016,34 @@ fn check_schema_for_version(schema: &Schema, version: FormatVersion) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Resolves `-1` ([`LAST_ADDED`]) in a `set-current-schema` / `set-default-spec` /
+/// `set-default-sort-order` update to the id this builder added last.
+fn resolve_last_added<T>(requested: T, last_added: Option<T>, action: &str, what: &str) -> Result<T>
+where
+    T: Copy + PartialEq + From<i32>,
+{
+    if requested == T::from(LAST_ADDED) {
+        last_added.ok_or_else(|| {
+            Error::invalid(format!(
+                "{action}: cannot set the last added {what} (-1): no {what} has been added"
+            ))
+        })
+    } else {
+        Ok(requested)
+    }
+}
+
+/// The id to record in the update: `-1` when it names the one this builder added last and
+/// recorded (so a replayed change list refers to what it adds), else the id itself.
+fn recorded_id<T>(id: T, last_added: Option<T>, recorded: &HashSet<T>) -> T
+where
+    T: Copy + Eq + std::hash::Hash + From<i32>,
+{
+    if last_added == Some(id) && recorded.contains(&id) {
+        T::from(LAST_ADDED)
+    } else {
+        id
+    }
 }
