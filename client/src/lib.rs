@@ -1,0 +1,5 @@
+//! The Floe client library.
+//!
+//! One crate for Rust users of Floe tables: a catalog client for any Iceberg REST
+//! catalog (and `floe serve`'s extensions), a facade that opens a catalog by URI, and SQL
+//! through DataFusion.

@@ -1,0 +1,1 @@
+//! Integration tests of floe-client (one test binary).
