@@ -9,6 +9,9 @@
 //!   ([`floe_catalog::Catalog::open_writer`]); intents of older epochs are refused
 //!   (fenced), and an intent whose seq was committed before is answered with the
 //!   original snapshot and adds nothing.
+//! - [`StreamWriter`] buffers Arrow batches, flushes micro-batches on row, byte or time
+//!   triggers (one data file per partition) and commits them through the
+//!   [`GroupCommitter`] with bounded memory (backpressure).
 //!
 //! ```no_run
 //! # async fn demo(table: floe_table::Table, files: Vec<floe_spec::manifest::DataFile>)
@@ -36,6 +39,8 @@
 
 mod committer;
 mod intent;
+mod writer;
 
 pub use committer::{GroupCommitConfig, GroupCommitStats, GroupCommitter};
 pub use intent::{AppendAck, AppendIntent, GROUP_SIZE_SUMMARY_KEY, WATERMARK_SUMMARY_KEY};
+pub use writer::{StreamWriter, StreamWriterConfig};
