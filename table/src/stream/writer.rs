@@ -188,6 +188,13 @@ impl StreamWriter {
         lock(&self.status).flushes
     }
 
+    /// Bytes of Arrow memory buffered or being committed (at most
+    /// `max_buffered_bytes`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.max_permits
+            .saturating_sub(self.budget.available_permits())
+    }
+
     fn check(&self) -> Result<()> {
         match &lock(&self.status).failed {
             Some((kind, message)) => Err(Error::new(*kind, message.clone())),
@@ -262,6 +269,15 @@ impl StreamWriter {
     /// micro-batch being committed may or may not commit.
     pub fn abort(mut self) {
         self.tx = None;
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for StreamWriter {
+    fn drop(&mut self) {
+        // A dropped writer stops at once (see [`StreamWriter::abort`]).
         if let Some(task) = self.task.take() {
             task.abort();
         }
