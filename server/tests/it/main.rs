@@ -10,4 +10,5 @@ mod middleware;
 mod namespaces;
 mod openapi;
 mod plan;
+mod rebase;
 mod tables;

@@ -38,6 +38,11 @@
 //! `CommitStateUnknown` nothing is retried and nothing is deleted: the commit may have
 //! succeeded.
 //!
+//! The catalog side can spare clients that retry: [`AppendRebaser`] (used by `floe
+//! serve`, and by embedded catalogs that want it) puts a blind append committed against
+//! a stale branch head on top of the current head instead of refusing it (see
+//! [`rebase_append`] for when, and table property [`COMMIT_REBASE_APPENDS`]).
+//!
 //! ```no_run
 //! # async fn demo(table: floe_table::table::Table, files: Vec<floe_spec::manifest::DataFile>)
 //! # -> floe_table::Result<()> {
@@ -55,6 +60,7 @@
 //! # Ok(()) }
 //! ```
 
+mod rebase_append;
 mod refs;
 mod retry;
 mod rewrite;
@@ -74,6 +80,10 @@ use floe_spec::expr::Expression;
 use floe_spec::manifest::DataFile;
 use floe_spec::table_metadata::TableMetadata;
 
+pub use self::rebase_append::{
+    AppendRebase, AppendRebaser, COMMIT_REBASE_APPENDS, DEFAULT_MAX_REBASES, RebasedAppend,
+    RebasedCommit, rebase_append, rebase_enabled,
+};
 pub use self::refs::RefUpdate;
 pub use self::retry::{
     COMMIT_MAX_RETRY_WAIT_MS, COMMIT_MIN_RETRY_WAIT_MS, COMMIT_NUM_RETRIES,
