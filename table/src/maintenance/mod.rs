@@ -29,14 +29,17 @@
 //!
 //! ```no_run
 //! # async fn demo(table: floe_table::Table) -> floe_table::Result<()> {
-//! use floe_table::maintenance::ExpireSnapshots;
+//! use floe_table::maintenance::{ExpireSnapshots, RewriteDataFiles};
 //! let report = ExpireSnapshots::new(&table).retain_last(10).dry_run(true).execute().await?;
 //! println!("would expire {:?}", report.expired_snapshot_ids);
+//! let done = RewriteDataFiles::new(&table).execute().await?;
+//! println!("{} files rewritten into {}", done.rewritten_data_files, done.added_data_files);
 //! # Ok(()) }
 //! ```
 
 mod expire_snapshots;
 mod reachable;
+mod rewrite_data_files;
 
 use std::fmt;
 use std::sync::Arc;
@@ -45,6 +48,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub use self::expire_snapshots::{
     ExpireSnapshots, ExpireSnapshotsResult, MAX_REF_AGE_MS, MAX_SNAPSHOT_AGE_MS,
     MAX_SNAPSHOT_AGE_MS_DEFAULT, MIN_SNAPSHOTS_TO_KEEP, MIN_SNAPSHOTS_TO_KEEP_DEFAULT,
+};
+pub use self::rewrite_data_files::{
+    MAX_GROUP_SIZE_BYTES_DEFAULT, MIN_INPUT_FILES_DEFAULT, RewriteDataFiles,
+    RewriteDataFilesResult, RewriteGroupResult, RewriteGroupStatus,
 };
 
 /// Table property: whether maintenance may delete files (default true). With `false`,

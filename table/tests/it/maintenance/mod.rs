@@ -6,6 +6,7 @@
 // Test helpers: a panic is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod compact;
 mod expire;
 
 use std::collections::{BTreeMap, BTreeSet};
