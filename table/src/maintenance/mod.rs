@@ -37,22 +37,32 @@
 //! # Ok(()) }
 //! ```
 
+mod clean_metadata;
 mod expire_snapshots;
 mod reachable;
+mod remove_orphans;
 mod rewrite_data_files;
+mod rewrite_manifests;
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+pub use self::clean_metadata::{
+    CleanMetadataFiles, CleanMetadataFilesResult, METADATA_DELETE_AFTER_COMMIT_ENABLED,
+};
 pub use self::expire_snapshots::{
     ExpireSnapshots, ExpireSnapshotsResult, MAX_REF_AGE_MS, MAX_SNAPSHOT_AGE_MS,
     MAX_SNAPSHOT_AGE_MS_DEFAULT, MIN_SNAPSHOTS_TO_KEEP, MIN_SNAPSHOTS_TO_KEEP_DEFAULT,
+};
+pub use self::remove_orphans::{
+    ORPHAN_SAFETY_AGE_MS_DEFAULT, RemoveOrphanFiles, RemoveOrphanFilesResult,
 };
 pub use self::rewrite_data_files::{
     MAX_GROUP_SIZE_BYTES_DEFAULT, MIN_INPUT_FILES_DEFAULT, RewriteDataFiles,
     RewriteDataFilesResult, RewriteGroupResult, RewriteGroupStatus,
 };
+pub use self::rewrite_manifests::{RewriteManifests, RewriteManifestsResult};
 
 /// Table property: whether maintenance may delete files (default true). With `false`,
 /// snapshot expiry still commits but deletes nothing, and orphan and metadata-file

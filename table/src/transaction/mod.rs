@@ -81,6 +81,7 @@ pub use self::retry::{
     RetryConfig, UPDATE_ISOLATION_LEVEL,
 };
 pub use self::schema_update::SchemaUpdate;
+pub(crate) use self::snapshot_producer::new_snapshot_id;
 pub use self::snapshot_producer::{
     MANIFEST_MERGE_ENABLED, MANIFEST_MIN_MERGE_COUNT, MANIFEST_TARGET_SIZE_BYTES,
     REWRITE_USE_STARTING_SEQUENCE_NUMBER, SnapshotKind, SnapshotUpdate, WRITE_METADATA_PATH,

@@ -8,6 +8,7 @@
 
 mod compact;
 mod expire;
+mod orphans;
 
 use std::collections::{BTreeMap, BTreeSet};
 
