@@ -155,7 +155,7 @@ impl RemoveOrphanFiles {
         for m in manifests.keys() {
             add(m)?;
         }
-        for f in content_files(storage, manifests.values(), false)
+        for f in content_files(storage, manifests.values().cloned().collect(), false)
             .await?
             .keys()
         {
@@ -233,10 +233,13 @@ async fn delete_paths(
     concurrency: usize,
 ) -> Vec<(String, String)> {
     futures::stream::iter(paths)
-        .map(|p| async move {
-            match store.delete(&p).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => None,
-                Err(e) => Some((p.to_string(), e.to_string())),
+        .map(|p| {
+            let store = store.clone();
+            async move {
+                match store.delete(&p).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => None,
+                    Err(e) => Some((p.to_string(), e.to_string())),
+                }
             }
         })
         .buffer_unordered(concurrency.max(1))

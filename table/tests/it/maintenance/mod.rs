@@ -9,6 +9,7 @@
 mod compact;
 mod expire;
 mod orphans;
+mod safety;
 
 use std::collections::{BTreeMap, BTreeSet};
 
