@@ -11,6 +11,8 @@
 //! - [`transaction`]: changes committed atomically — appends, overwrites, deletes,
 //!   partition replaces, row deltas, rewrites, schema and spec evolution, properties,
 //!   branches and tags — with conflict validation and retry.
+//! - [`maintenance`]: snapshot expiry, orphan-file removal, compaction, manifest
+//!   rewrite and metadata-file cleanup, as awaitable builders with dry runs.
 //! - [`summary`]: snapshot summaries (added, removed and total counts).
 //!
 //! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
@@ -20,6 +22,7 @@ pub mod arrow_schema;
 pub mod arrow_transform;
 pub mod error;
 pub mod io;
+pub mod maintenance;
 pub mod scan;
 pub mod summary;
 pub mod table;
