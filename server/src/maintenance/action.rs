@@ -96,7 +96,9 @@ impl Action {
         match self {
             Self::Compact => &[
                 ("target-file-size-bytes", OptionKind::Count),
+                ("min-file-size-bytes", OptionKind::Count),
                 ("min-input-files", OptionKind::Count),
+                ("rewrite-all", OptionKind::Bool),
             ],
             Self::ExpireSnapshots => &[
                 ("older-than-ms", OptionKind::Count),
@@ -147,7 +149,10 @@ mod tests {
             assert_eq!(Action::parse(a.as_str()), Ok(a));
         }
         let e = Action::parse("vacuum").unwrap_err();
-        assert!(e.contains("vacuum") && e.contains("rewrite-manifests"), "{e}");
+        assert!(
+            e.contains("vacuum") && e.contains("rewrite-manifests"),
+            "{e}"
+        );
     }
 
     #[test]

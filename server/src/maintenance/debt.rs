@@ -87,8 +87,7 @@ impl TableDebt {
         } else {
             self.delete_files as f64 / self.data_files as f64
         };
-        let delete_debt =
-            self.delete_files > 0 && delete_ratio >= policy.compact_max_delete_ratio;
+        let delete_debt = self.delete_files > 0 && delete_ratio >= policy.compact_max_delete_ratio;
         if self.small_files >= policy.compact_min_small_files || delete_debt {
             out.push((
                 Action::Compact,

@@ -8,15 +8,19 @@
 //! - [`debt`]: what a table owes, measured from its metadata and manifest list.
 //! - [`scheduler`]: reacts to commits and to time, enqueues work.
 //! - [`worker`]: claims tasks, keeps their leases alive, records results.
+//! - [`run`]: runs a task with the table actions.
 //! - [`metrics`]: per-action counters on `/metrics`.
+//! - [`client`]: `floe maintenance`, the HTTP client of the endpoints.
 //!
 //! `floe serve` runs the scheduler and the workers unless `--no-maintenance`; `floe
 //! worker` runs only workers (a deployment that separates them).
 
 pub mod action;
+pub mod client;
 pub mod debt;
 pub mod metrics;
 pub mod policy;
+pub mod run;
 pub mod scheduler;
 pub mod worker;
 
@@ -27,6 +31,10 @@ use floe_catalog::sql::tasks::{QueueConfig, TaskQueue};
 
 pub use action::Action;
 pub use metrics::MaintenanceMetrics;
+
+use scheduler::{Scheduler, SchedulerSettings};
+use tokio::sync::watch;
+use worker::WorkerSettings;
 
 /// The queue and the metrics shared by the REST handlers, the scheduler and the
 /// workers of one process. Cheap to clone.
@@ -54,4 +62,31 @@ impl Maintenance {
     pub fn metrics(&self) -> &Arc<MaintenanceMetrics> {
         &self.metrics
     }
+}
+
+/// Starts the maintenance of a process: the scheduler (unless `scheduler` is `None`,
+/// as in `floe worker`) and `workers.workers` workers running the table actions. They
+/// stop when `shutdown` turns true; await the handles to let running tasks finish.
+pub fn start(
+    catalog: &Arc<SqlCatalog>,
+    maintenance: &Maintenance,
+    scheduler: Option<SchedulerSettings>,
+    workers: &WorkerSettings,
+    shutdown: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut handles = Vec::new();
+    if let Some(settings) = scheduler {
+        handles.push(
+            Scheduler::new(Arc::clone(catalog), maintenance.clone(), settings)
+                .spawn(shutdown.clone()),
+        );
+    }
+    let runner = run::action_runner(Arc::clone(catalog));
+    handles.extend(worker::spawn_workers(
+        maintenance,
+        &runner,
+        workers,
+        shutdown,
+    ));
+    handles
 }

@@ -158,8 +158,13 @@ mod tests {
     #[test]
     fn bad_values_name_the_property() {
         let e = Policy::from_properties(&props(&[(COMPACT_MIN_SMALL_FILES, "many")])).unwrap_err();
-        assert!(e.contains(COMPACT_MIN_SMALL_FILES) && e.contains("many"), "{e}");
+        assert!(
+            e.contains(COMPACT_MIN_SMALL_FILES) && e.contains("many"),
+            "{e}"
+        );
         assert!(Policy::from_properties(&props(&[(ENABLED, "maybe")])).is_err());
-        assert!(Policy::from_properties(&props(&[(REWRITE_MANIFESTS_MIN_MANIFESTS, "1")])).is_err());
+        assert!(
+            Policy::from_properties(&props(&[(REWRITE_MANIFESTS_MIN_MANIFESTS, "1")])).is_err()
+        );
     }
 }

@@ -187,6 +187,9 @@ impl Scheduler {
         let orphan_age = last_orphan_run.map_or(debt.oldest_snapshot_age_ms, |t| now - t);
         let mut out = Vec::new();
         for (action, score) in debt.due(&policy, Some(orphan_age)) {
+            if !super::run::runnable(action) {
+                continue;
+            }
             let task = NewTask::new(ident.clone(), action.as_str())
                 .options(scheduled_options(action, &policy, &debt, now))
                 .debt(score);

@@ -131,7 +131,11 @@ impl Worker {
             }
             Some(Ok(result)) => match queue.complete(id, &self.id, &result).await {
                 Ok(true) => {
-                    tracing::info!(task = id, elapsed_ms = started.elapsed().as_millis() as u64, "maintenance task succeeded");
+                    tracing::info!(
+                        task = id,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "maintenance task succeeded"
+                    );
                     "succeeded"
                 }
                 Ok(false) => "lease-lost",

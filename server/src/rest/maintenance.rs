@@ -64,6 +64,12 @@ pub(crate) async fn request_maintenance(
             )));
         }
     };
+    if !crate::maintenance::run::runnable(action) {
+        return Err(ApiError::for_status(
+            StatusCode::NOT_ACCEPTABLE,
+            format!("maintenance action {action} is not available in this build"),
+        ));
+    }
     let dry_run = match options.remove("dry-run") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => b,
@@ -111,9 +117,7 @@ pub(crate) async fn list_tasks(
         }
         (None, None) => None,
         _ => {
-            return Err(ApiError::bad_request(
-                "`namespace` and `table` go together",
-            ));
+            return Err(ApiError::bad_request("`namespace` and `table` go together"));
         }
     };
     let action = query
@@ -131,9 +135,7 @@ pub(crate) async fn list_tasks(
             l.parse::<u32>()
                 .ok()
                 .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("invalid limit `{l}`: 1 to 1000"))
-                })
+                .ok_or_else(|| ApiError::bad_request(format!("invalid limit `{l}`: 1 to 1000")))
         })
         .transpose()?;
     let tasks = m
