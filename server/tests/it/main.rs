@@ -7,6 +7,7 @@
 
 mod common;
 mod middleware;
+mod maintenance;
 mod namespaces;
 mod openapi;
 mod plan;
