@@ -31,6 +31,7 @@ use std::time::Instant;
 use floe_catalog::TableCommit;
 use floe_spec::commit::{TableMetadataBuilder, TableRequirement};
 use floe_spec::manifest::DataContentType;
+use floe_spec::manifest_list::ManifestFile;
 use floe_spec::snapshot::{MAIN_BRANCH, SnapshotRef, SnapshotRetention};
 use floe_spec::table_metadata::TableMetadata;
 use serde::{Deserialize, Serialize};
@@ -482,8 +483,8 @@ struct Doomed {
 /// `after`.
 async fn unreachable_files(
     table: &Table,
-    before: &TableMetadata,
-    after: &TableMetadata,
+    before: &Arc<TableMetadata>,
+    after: &Arc<TableMetadata>,
     expired: &[SnapshotRef],
 ) -> Result<Vec<Doomed>> {
     let storage = table.storage();
@@ -498,7 +499,7 @@ async fn unreachable_files(
             size: 0,
         });
     }
-    let only_old: Vec<_> = old_manifests
+    let only_old: Vec<ManifestFile> = old_manifests
         .iter()
         .filter(|(p, _)| !kept_manifests.contains_key(*p))
         .map(|(_, m)| m.clone())
@@ -511,8 +512,8 @@ async fn unreachable_files(
         });
     }
     if !only_old.is_empty() {
-        let candidates = content_files(storage, &only_old, false).await?;
-        let kept = content_files(storage, kept_manifests.values(), true).await?;
+        let candidates = content_files(storage, only_old, false).await?;
+        let kept = content_files(storage, kept_manifests.into_values().collect(), true).await?;
         for (path, f) in candidates {
             if !kept.contains_key(&path) {
                 out.push(Doomed {

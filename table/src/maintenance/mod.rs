@@ -37,22 +37,32 @@
 //! # Ok(()) }
 //! ```
 
+mod clean_metadata;
 mod expire_snapshots;
 mod reachable;
+mod remove_orphans;
 mod rewrite_data_files;
+mod rewrite_manifests;
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+pub use self::clean_metadata::{
+    CleanMetadataFiles, CleanMetadataFilesResult, METADATA_DELETE_AFTER_COMMIT_ENABLED,
+};
 pub use self::expire_snapshots::{
     ExpireSnapshots, ExpireSnapshotsResult, MAX_REF_AGE_MS, MAX_SNAPSHOT_AGE_MS,
     MAX_SNAPSHOT_AGE_MS_DEFAULT, MIN_SNAPSHOTS_TO_KEEP, MIN_SNAPSHOTS_TO_KEEP_DEFAULT,
+};
+pub use self::remove_orphans::{
+    ORPHAN_SAFETY_AGE_MS_DEFAULT, RemoveOrphanFiles, RemoveOrphanFilesResult,
 };
 pub use self::rewrite_data_files::{
     MAX_GROUP_SIZE_BYTES_DEFAULT, MIN_INPUT_FILES_DEFAULT, RewriteDataFiles,
     RewriteDataFilesResult, RewriteGroupResult, RewriteGroupStatus,
 };
+pub use self::rewrite_manifests::{RewriteManifests, RewriteManifestsResult};
 
 /// Table property: whether maintenance may delete files (default true). With `false`,
 /// snapshot expiry still commits but deletes nothing, and orphan and metadata-file
@@ -121,14 +131,45 @@ pub(crate) async fn delete_all(
 ) -> Vec<(String, String)> {
     use futures::StreamExt;
     futures::stream::iter(paths)
-        .map(|p| async move {
-            match storage.delete(&p).await {
-                Ok(()) => None,
-                Err(e) => Some((p, e.to_string())),
+        .map(|p| {
+            let storage = storage.clone();
+            async move {
+                match storage.delete(&p).await {
+                    Ok(()) => None,
+                    Err(e) => Some((p, e.to_string())),
+                }
             }
         })
         .buffer_unordered(concurrency.max(1))
         .filter_map(|r| async move { r })
         .collect()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The actions' futures can be spawned on tokio tasks (as the server's workers do):
+    /// this only has to compile.
+    #[allow(dead_code)]
+    fn spawnable(t: &crate::Table) {
+        drop(tokio::spawn(ExpireSnapshots::new(t).execute()));
+        drop(tokio::spawn(RemoveOrphanFiles::new(t).execute()));
+        drop(tokio::spawn(RewriteDataFiles::new(t).execute()));
+        drop(tokio::spawn(RewriteManifests::new(t).execute()));
+        drop(tokio::spawn(CleanMetadataFiles::new(t).execute()));
+    }
+
+    #[test]
+    fn fixed_clock_and_gc_property() {
+        let c = FixedClock::new(5);
+        assert_eq!(c.now_ms(), 5);
+        c.set(7);
+        assert_eq!(c.now_ms(), 7);
+        let mut p = std::collections::HashMap::new();
+        assert!(gc_enabled(&p));
+        p.insert(GC_ENABLED.to_string(), "FALSE".to_string());
+        assert!(!gc_enabled(&p));
+    }
 }

@@ -2,6 +2,7 @@
 //! the data and delete files their manifests name.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use floe_spec::manifest::{DataContentType, ManifestStatus};
 use floe_spec::manifest_list::ManifestFile;
@@ -25,15 +26,20 @@ pub(crate) struct ContentFile {
 /// The manifest lists of `snapshots` and the manifests they list (by path).
 pub(crate) async fn manifests_of(
     storage: &Storage,
-    metadata: &TableMetadata,
+    metadata: &Arc<TableMetadata>,
     snapshots: &[SnapshotRef],
 ) -> Result<(HashSet<String>, HashMap<String, ManifestFile>)> {
     let lists: HashSet<String> = snapshots.iter().map(|s| s.manifest_list.clone()).collect();
-    let read: Vec<Vec<ManifestFile>> = futures::stream::iter(lists.iter().cloned())
-        .map(|path| async move { storage.manifest_list(metadata, &path).await })
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let read: Vec<Vec<ManifestFile>> =
+        futures::stream::iter(lists.iter().cloned().collect::<Vec<_>>())
+            .map(|path| {
+                let storage = storage.clone();
+                let metadata = metadata.clone();
+                async move { storage.manifest_list(&metadata, &path).await }
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
     let mut manifests = HashMap::new();
     for m in read.into_iter().flatten() {
         manifests.entry(m.manifest_path.clone()).or_insert(m);
@@ -42,29 +48,32 @@ pub(crate) async fn manifests_of(
 }
 
 /// The files named by `manifests`: only live ones (ADDED, EXISTING) when `live_only`.
-pub(crate) async fn content_files<'a>(
+pub(crate) async fn content_files(
     storage: &Storage,
-    manifests: impl IntoIterator<Item = &'a ManifestFile>,
+    manifests: Vec<ManifestFile>,
     live_only: bool,
 ) -> Result<HashMap<String, ContentFile>> {
     let entries: Vec<Vec<(String, ContentFile)>> = futures::stream::iter(manifests)
-        .map(|m| async move {
-            let entries = storage.manifest_entries(m).await?;
-            Ok::<_, crate::Error>(
-                entries
-                    .into_iter()
-                    .filter(|e| !live_only || e.status != ManifestStatus::Deleted)
-                    .map(|e| {
-                        (
-                            e.data_file.file_path,
-                            ContentFile {
-                                content: e.data_file.content,
-                                size: e.data_file.file_size_in_bytes,
-                            },
-                        )
-                    })
-                    .collect(),
-            )
+        .map(|m| {
+            let storage = storage.clone();
+            async move {
+                let entries = storage.manifest_entries(&m).await?;
+                Ok::<_, crate::Error>(
+                    entries
+                        .into_iter()
+                        .filter(|e| !live_only || e.status != ManifestStatus::Deleted)
+                        .map(|e| {
+                            (
+                                e.data_file.file_path,
+                                ContentFile {
+                                    content: e.data_file.content,
+                                    size: e.data_file.file_size_in_bytes,
+                                },
+                            )
+                        })
+                        .collect(),
+                )
+            }
         })
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()

@@ -430,7 +430,18 @@ impl RewriteDataFiles {
         let order = self.order();
         for g in groups {
             let mut report = g.report(RewriteGroupStatus::Committed);
-            let outputs = self.rewrite_group(&g, target, order.as_ref()).await?;
+            let outputs = match self.rewrite_group(&g, target, order.as_ref()).await {
+                Ok(o) => o,
+                // Files of the planned snapshot were removed and deleted meanwhile.
+                Err(e) if e.kind() == ErrorKind::Io && self.moved_on().await => {
+                    report.status = RewriteGroupStatus::Conflict;
+                    report.message = Some(e.to_string());
+                    result.failed_groups += 1;
+                    result.groups.push(report);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let update = g
                 .files
                 .iter()
@@ -479,6 +490,15 @@ impl RewriteDataFiles {
             result.groups.push(report);
         }
         Ok(result)
+    }
+
+    /// Whether the catalog's metadata of the table is newer than the plan's.
+    async fn moved_on(&self) -> bool {
+        self.table
+            .catalog()
+            .load_table(self.table.ident())
+            .await
+            .is_ok_and(|l| l.metadata_location.as_deref() != self.table.metadata_location())
     }
 
     /// Reads a group with its deletes applied and writes it as new files; on failure

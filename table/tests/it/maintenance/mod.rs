@@ -8,6 +8,8 @@
 
 mod compact;
 mod expire;
+mod orphans;
+mod safety;
 
 use std::collections::{BTreeMap, BTreeSet};
 
