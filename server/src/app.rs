@@ -26,6 +26,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use floe_catalog::sql::tasks::QueueConfig;
 use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
 use floe_table::io::FileIO;
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
@@ -41,6 +42,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Auth, AuthConfig, Verdict};
 use crate::cache::Caches;
 use crate::error::{ApiError, INTERNAL_MESSAGE};
+use crate::maintenance::Maintenance;
 use crate::metrics::Metrics;
 use crate::rest::extract::BodyLimit;
 use crate::rest::routes;
@@ -101,6 +103,7 @@ struct Inner {
     warehouse: Option<Warehouse>,
     caches: Caches,
     rebaser: Option<AppendRebaser>,
+    maintenance: Option<Maintenance>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -116,7 +119,7 @@ impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
     /// answers 406; see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None, None)
+        Self::build(catalog, settings, None, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -126,12 +129,24 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None, None)
+        Self::build(catalog, settings, Some(stats), None, None, None)
     }
 
-    /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, and
-    /// its warehouse's object store for server-side scan planning.
+    /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, its
+    /// warehouse's object store for server-side scan planning, and its maintenance
+    /// task queue (default settings) for the maintenance endpoints.
     pub fn for_sql_catalog(catalog: Arc<SqlCatalog>, settings: Settings) -> Self {
+        let maintenance = Maintenance::new((*catalog).clone(), QueueConfig::default());
+        Self::for_sql_catalog_with_maintenance(catalog, settings, maintenance)
+    }
+
+    /// [`AppState::for_sql_catalog`] sharing `maintenance` (its queue and metrics) with
+    /// the scheduler and workers of the process.
+    pub fn for_sql_catalog_with_maintenance(
+        catalog: Arc<SqlCatalog>,
+        settings: Settings,
+        maintenance: Maintenance,
+    ) -> Self {
         let warehouse = catalog.warehouse().clone();
         let store = Arc::clone(warehouse.store());
         let checker = warehouse.clone();
@@ -145,6 +160,7 @@ impl AppState {
             Some(Arc::new(move || stats.cache_stats())),
             Some(io),
             Some(checker),
+            Some(maintenance),
         )
     }
 
@@ -154,6 +170,7 @@ impl AppState {
         cache_stats: Option<CacheStatsFn>,
         file_io: Option<Arc<dyn FileRead>>,
         warehouse: Option<Warehouse>,
+        maintenance: Option<Maintenance>,
     ) -> Self {
         // Blind appends against a stale head are rebased when the server can reach
         // the table files (a warehouse is known).
@@ -172,6 +189,7 @@ impl AppState {
                 file_io,
                 warehouse,
                 caches: Caches::default(),
+                maintenance,
             }),
         }
     }
@@ -197,6 +215,12 @@ impl AppState {
     /// The server's caches (load results, manifests).
     pub fn caches(&self) -> &Caches {
         &self.inner.caches
+    }
+
+    /// The maintenance queue and metrics, when the catalog has a task queue (a
+    /// [`SqlCatalog`]).
+    pub fn maintenance(&self) -> Option<&Maintenance> {
+        self.inner.maintenance.as_ref()
     }
 
     /// The catalog.

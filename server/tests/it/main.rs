@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod maintenance;
 mod middleware;
 mod namespaces;
 mod openapi;
