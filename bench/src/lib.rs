@@ -13,6 +13,8 @@
 //! - [`table_bench`] (`floe-bench table`): writers, scans and planning against raw
 //!   arrow-rs Parquet and PyIceberg — append throughput, full scans, planning on a table
 //!   with 10,000 snapshots and 100,000 data files.
+//! - [`server_bench`] (`floe-bench server`): `loadTable` over HTTP against `floe serve`
+//!   (cold, cached, 304; 16 clients) beside PyIceberg's `SqlCatalog` and `RestCatalog`.
 //!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -27,5 +29,6 @@ pub mod harness;
 pub mod machine;
 pub mod peer;
 pub mod report;
+pub mod server_bench;
 pub mod spec_bench;
 pub mod table_bench;
