@@ -16,6 +16,8 @@
 //! - [`maintenance_bench`] (`floe-bench maintenance`): compaction against a raw arrow-rs
 //!   Parquet rewrite of the same files, and planning and full-scan time on a
 //!   many-small-file table before and after compaction.
+//! - [`server_bench`] (`floe-bench server`): `loadTable` over HTTP against `floe serve`
+//!   (cold, cached, 304; 16 clients) beside PyIceberg's `SqlCatalog` and `RestCatalog`.
 //!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -31,5 +33,6 @@ pub mod machine;
 pub mod maintenance_bench;
 pub mod peer;
 pub mod report;
+pub mod server_bench;
 pub mod spec_bench;
 pub mod table_bench;
