@@ -28,6 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
+use floe_table::stream::{GroupCommitConfig, GroupCommitter};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub namespace_separator: Option<String>,
     /// Authentication.
     pub auth: AuthConfig,
+    /// Group commit of append intents (`POST .../appends`).
+    pub group_commit: GroupCommitConfig,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
                 token_ttl_secs: 3600,
                 ..AuthConfig::default()
             },
+            group_commit: GroupCommitConfig::default(),
         }
     }
 }
@@ -98,6 +102,7 @@ struct Inner {
     file_io: Option<Arc<dyn FileRead>>,
     warehouse: Option<Warehouse>,
     caches: Caches,
+    group_committer: Option<GroupCommitter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -113,7 +118,7 @@ impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
     /// answers 406; see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None, None)
+        Self::build(catalog, settings, None, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -123,7 +128,7 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None, None)
+        Self::build(catalog, settings, Some(stats), None, None, None)
     }
 
     /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, and
@@ -136,12 +141,18 @@ impl AppState {
             warehouse.path(l)
         }));
         let stats = Arc::clone(&catalog);
+        let committer = GroupCommitter::new(
+            Arc::clone(&catalog) as Arc<dyn Catalog>,
+            Arc::clone(checker.store()),
+            settings.group_commit.clone(),
+        );
         Self::build(
             catalog,
             settings,
             Some(Arc::new(move || stats.cache_stats())),
             Some(io),
             Some(checker),
+            Some(committer),
         )
     }
 
@@ -151,6 +162,7 @@ impl AppState {
         cache_stats: Option<CacheStatsFn>,
         file_io: Option<Arc<dyn FileRead>>,
         warehouse: Option<Warehouse>,
+        group_committer: Option<GroupCommitter>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -162,6 +174,7 @@ impl AppState {
                 file_io,
                 warehouse,
                 caches: Caches::default(),
+                group_committer,
             }),
         }
     }
@@ -176,6 +189,11 @@ impl AppState {
     /// (`write.data.path`, `write.metadata.path`, ...) must point inside it.
     pub fn warehouse(&self) -> Option<&Warehouse> {
         self.inner.warehouse.as_ref()
+    }
+
+    /// The group committer of append intents, when the catalog has an object store.
+    pub fn group_committer(&self) -> Option<&GroupCommitter> {
+        self.inner.group_committer.as_ref()
     }
 
     /// The server's caches (load results, manifests).

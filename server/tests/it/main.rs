@@ -5,6 +5,7 @@
 // Test helpers outside `#[test]` functions unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod appends;
 mod common;
 mod middleware;
 mod namespaces;
