@@ -11,4 +11,5 @@ mod middleware;
 mod namespaces;
 mod openapi;
 mod plan;
+mod replicas;
 mod tables;
