@@ -7,9 +7,11 @@
 
 mod appends;
 mod common;
+mod maintenance;
 mod middleware;
 mod namespaces;
 mod openapi;
 mod plan;
+mod rebase;
 mod replicas;
 mod tables;
