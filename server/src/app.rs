@@ -30,6 +30,7 @@ use floe_catalog::sql::tasks::QueueConfig;
 use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
 use floe_table::io::FileIO;
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
+use floe_table::stream::{GroupCommitConfig, GroupCommitter};
 use floe_table::transaction::AppendRebaser;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -68,6 +69,8 @@ pub struct Settings {
     pub namespace_separator: Option<String>,
     /// Authentication.
     pub auth: AuthConfig,
+    /// Group commit of append intents (`POST .../appends`).
+    pub group_commit: GroupCommitConfig,
 }
 
 impl Default for Settings {
@@ -80,6 +83,7 @@ impl Default for Settings {
                 token_ttl_secs: 3600,
                 ..AuthConfig::default()
             },
+            group_commit: GroupCommitConfig::default(),
         }
     }
 }
@@ -102,6 +106,7 @@ struct Inner {
     file_io: Option<Arc<dyn FileRead>>,
     warehouse: Option<Warehouse>,
     caches: Caches,
+    group_committer: Option<GroupCommitter>,
     rebaser: Option<AppendRebaser>,
     maintenance: Option<Maintenance>,
 }
@@ -119,7 +124,7 @@ impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
     /// answers 406; see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None, None, None)
+        Self::build(catalog, settings, None, None, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -129,7 +134,7 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None, None, None)
+        Self::build(catalog, settings, Some(stats), None, None, None, None)
     }
 
     /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, its
@@ -154,12 +159,18 @@ impl AppState {
             warehouse.path(l)
         }));
         let stats = Arc::clone(&catalog);
+        let committer = GroupCommitter::new(
+            Arc::clone(&catalog) as Arc<dyn Catalog>,
+            Arc::clone(checker.store()),
+            settings.group_commit.clone(),
+        );
         Self::build(
             catalog,
             settings,
             Some(Arc::new(move || stats.cache_stats())),
             Some(io),
             Some(checker),
+            Some(committer),
             Some(maintenance),
         )
     }
@@ -170,6 +181,7 @@ impl AppState {
         cache_stats: Option<CacheStatsFn>,
         file_io: Option<Arc<dyn FileRead>>,
         warehouse: Option<Warehouse>,
+        group_committer: Option<GroupCommitter>,
         maintenance: Option<Maintenance>,
     ) -> Self {
         // Blind appends against a stale head are rebased when the server can reach
@@ -189,6 +201,7 @@ impl AppState {
                 file_io,
                 warehouse,
                 caches: Caches::default(),
+                group_committer,
                 maintenance,
             }),
         }
@@ -204,6 +217,11 @@ impl AppState {
     /// (`write.data.path`, `write.metadata.path`, ...) must point inside it.
     pub fn warehouse(&self) -> Option<&Warehouse> {
         self.inner.warehouse.as_ref()
+    }
+
+    /// The group committer of append intents, when the catalog has an object store.
+    pub fn group_committer(&self) -> Option<&GroupCommitter> {
+        self.inner.group_committer.as_ref()
     }
 
     /// Commits with the rebase of blind appends (table property

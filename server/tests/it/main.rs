@@ -5,6 +5,7 @@
 // Test helpers outside `#[test]` functions unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod appends;
 mod common;
 mod maintenance;
 mod middleware;
@@ -12,4 +13,5 @@ mod namespaces;
 mod openapi;
 mod plan;
 mod rebase;
+mod replicas;
 mod tables;
