@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-mod middleware;
 mod maintenance;
+mod middleware;
 mod namespaces;
 mod openapi;
 mod plan;

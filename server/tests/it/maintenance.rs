@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use axum::http::StatusCode;
-use floe_catalog::sql::tasks::QueueConfig;
+use floe_catalog::sql::tasks::{QueueConfig, TaskFilter};
 use floe_catalog::{Catalog, NamespaceIdent, SqlCatalog, TableCreation, TableIdent};
 use floe_server::maintenance::scheduler::SchedulerSettings;
 use floe_server::maintenance::worker::WorkerSettings;
@@ -68,16 +68,8 @@ fn batch(table: &Table, ids: std::ops::Range<i64>) -> RecordBatch {
 async fn rows(table: &Table) -> Vec<(i64, String)> {
     let mut out = Vec::new();
     for b in table.scan().build().unwrap().to_arrow().await.unwrap() {
-        let ids = b
-            .column(0)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap();
-        let data = b
-            .column(1)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
+        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let data = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
         for i in 0..b.num_rows() {
             out.push((ids.value(i), data.value(i).to_owned()));
         }
@@ -101,7 +93,10 @@ async fn requests_are_queued_listed_and_refused_when_bad() {
     create(&server.catalog, "t", &[]).await;
 
     let a = server
-        .post(URI, json!({"action": "compact", "target-file-size-bytes": 1024}))
+        .post(
+            URI,
+            json!({"action": "compact", "target-file-size-bytes": 1024}),
+        )
         .await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text);
     let id = a.body["task-id"].as_i64().unwrap();
@@ -119,14 +114,18 @@ async fn requests_are_queued_listed_and_refused_when_bad() {
     assert_eq!(dry.status, StatusCode::ACCEPTED, "{}", dry.text);
     let dry_id = dry.body["task-id"].as_i64().unwrap();
 
-    let task = server
-        .get(&format!("/v1/maintenance/tasks/{id}"))
-        .await;
+    let task = server.get(&format!("/v1/maintenance/tasks/{id}")).await;
     assert_eq!(task.status, StatusCode::OK, "{}", task.text);
     assert_eq!(task.body["status"], "queued");
     assert_eq!(task.body["action"], "compact");
-    assert_eq!(task.body["table"], json!({"namespace": ["db"], "name": "t"}));
-    assert_eq!(task.body["options"], json!({"target-file-size-bytes": 1024}));
+    assert_eq!(
+        task.body["table"],
+        json!({"namespace": ["db"], "name": "t"})
+    );
+    assert_eq!(
+        task.body["options"],
+        json!({"target-file-size-bytes": 1024})
+    );
     assert_eq!(task.body["dry-run"], false);
     assert_eq!(task.body["priority"], 100, "requests are urgent");
     let task = server
@@ -239,7 +238,10 @@ async fn workers_run_requested_compaction() {
     let server = TestServer::new().await;
     let mut table = create(&server.catalog, "t", &[]).await;
     for i in 0..8 {
-        table = table.append(vec![batch(&table, i * 10..i * 10 + 10)]).await.unwrap();
+        table = table
+            .append(vec![batch(&table, i * 10..i * 10 + 10)])
+            .await
+            .unwrap();
     }
     let before = rows(&table).await;
     assert_eq!(counts(&table).await.0, 8);
@@ -259,7 +261,11 @@ async fn workers_run_requested_compaction() {
         .await;
     let dry = wait(&server, dry.body["task-id"].as_i64().unwrap()).await;
     assert_eq!(dry["result"]["dry-run"], true, "{dry}");
-    assert_eq!(counts(&load(&server.catalog, "t").await).await.0, 8, "dry run changes nothing");
+    assert_eq!(
+        counts(&load(&server.catalog, "t").await).await.0,
+        8,
+        "dry run changes nothing"
+    );
 
     let a = server.post(URI, json!({"action": "compact"})).await;
     let done = wait(&server, a.body["task-id"].as_i64().unwrap()).await;
@@ -285,7 +291,10 @@ async fn workers_run_requested_compaction() {
 async fn wait(server: &TestServer, id: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let t = server.get(&format!("/v1/maintenance/tasks/{id}")).await.body;
+        let t = server
+            .get(&format!("/v1/maintenance/tasks/{id}"))
+            .await
+            .body;
         match t["status"].as_str() {
             Some("succeeded") => return t,
             Some("failed") => panic!("task {id} failed: {t}"),
@@ -366,13 +375,21 @@ async fn scheduler_compacts_a_streamed_table_by_itself() {
         if files < 10 && manifests < 5 {
             break (files, manifests);
         }
-        assert!(
-            Instant::now() < deadline,
-            "after {:?}: {files} data files, {manifests} manifests; tasks: {}",
-            started.elapsed(),
-            serde_json::to_string(&maintenance.queue().list(&Default::default()).await.unwrap())
-                .unwrap()
-        );
+        if Instant::now() >= deadline {
+            let tasks = maintenance
+                .queue()
+                .list(&TaskFilter::default())
+                .await
+                .unwrap();
+            let summary: Vec<String> = tasks
+                .iter()
+                .map(|t| format!("{} {} {} {:?}", t.task_id, t.action, t.status, t.error))
+                .collect();
+            panic!(
+                "after {:?}: {files} data files, {manifests} manifests; tasks: {summary:#?}",
+                started.elapsed()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     eprintln!(
@@ -389,6 +406,13 @@ async fn scheduler_compacts_a_streamed_table_by_itself() {
     }
     let off = load(catalog, "off").await;
     assert_eq!(counts(&off).await.0, 20, "maintenance off: untouched");
-    let tasks = maintenance.queue().list(&Default::default()).await.unwrap();
-    assert!(tasks.iter().all(|t| t.table.name != "off"), "no task for the opted-out table");
+    let tasks = maintenance
+        .queue()
+        .list(&TaskFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        tasks.iter().all(|t| t.table.name != "off"),
+        "no task for the opted-out table"
+    );
 }
