@@ -903,8 +903,10 @@ async fn append_writer(
         let file_no = next_id.fetch_add(1, Ordering::Relaxed);
         let data_path = format!("{}/data/{file_no:08}.parquet", meta.location());
         let mut data_file = DataFile::new(DataFileFormat::Parquet, data_path, 100, 4096);
-        data_file.value_counts = HashMap::from([(1, 100), (2, 100), (3, 100)]);
-        data_file.null_value_counts = HashMap::from([(1, 0), (2, 3), (3, 0)]);
+        data_file.value_counts =
+            floe_spec::manifest::ColumnMap::from([(1, 100), (2, 100), (3, 100)]);
+        data_file.null_value_counts =
+            floe_spec::manifest::ColumnMap::from([(1, 0), (2, 3), (3, 0)]);
         let mut writer = ManifestWriter::new(
             ManifestMetadata {
                 schema: Arc::clone(meta.current_schema()),

@@ -28,7 +28,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use floe_catalog::sql::tasks::QueueConfig;
 use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
+use floe_table::io::FileIO;
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
+use floe_table::transaction::AppendRebaser;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -100,6 +102,7 @@ struct Inner {
     file_io: Option<Arc<dyn FileRead>>,
     warehouse: Option<Warehouse>,
     caches: Caches,
+    rebaser: Option<AppendRebaser>,
     maintenance: Option<Maintenance>,
 }
 
@@ -169,8 +172,15 @@ impl AppState {
         warehouse: Option<Warehouse>,
         maintenance: Option<Maintenance>,
     ) -> Self {
+        // Blind appends against a stale head are rebased when the server can reach
+        // the table files (a warehouse is known).
+        let rebaser = warehouse
+            .as_ref()
+            .and_then(|w| FileIO::from_warehouse(w).ok())
+            .map(|io| AppendRebaser::new(Arc::clone(&catalog), io));
         Self {
             inner: Arc::new(Inner {
+                rebaser,
                 catalog,
                 metrics: Metrics::default(),
                 auth: Auth::new(settings.auth.clone()),
@@ -194,6 +204,12 @@ impl AppState {
     /// (`write.data.path`, `write.metadata.path`, ...) must point inside it.
     pub fn warehouse(&self) -> Option<&Warehouse> {
         self.inner.warehouse.as_ref()
+    }
+
+    /// Commits with the rebase of blind appends (table property
+    /// `floe.commit.rebase-appends`), when the catalog has a warehouse.
+    pub fn rebaser(&self) -> Option<&AppendRebaser> {
+        self.inner.rebaser.as_ref()
     }
 
     /// The server's caches (load results, manifests).

@@ -21,6 +21,7 @@ mod commit;
 mod namespace;
 mod table;
 pub mod tasks;
+mod writers;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -540,5 +541,9 @@ impl Catalog for SqlCatalog {
 
     async fn list_writers(&self, table: &TableIdent) -> Result<Vec<WriterProgress>> {
         self.writers_impl(table, None).await
+    }
+
+    async fn open_writer(&self, table: &TableIdent, writer_id: &str) -> Result<WriterProgress> {
+        self.open_writer_impl(table, writer_id).await
     }
 }

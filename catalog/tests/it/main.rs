@@ -10,3 +10,4 @@ mod concurrency;
 mod crash;
 mod suite;
 mod tasks;
+mod writers;

@@ -870,7 +870,8 @@ fn idempotency_key(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Runs a commit and counts it.
+/// Runs a commit (rebasing blind appends whose branch head moved, see
+/// [`floe_table::transaction::AppendRebaser`]) and counts it.
 async fn run_commit(
     state: &AppState,
     commits: Vec<TableCommit>,
@@ -888,7 +889,16 @@ async fn run_commit(
         })
         .map(|c| c.ident.clone())
         .collect();
-    match state.catalog().commit(commits, key).await {
+    let committed = match state.rebaser() {
+        Some(rebaser) => rebaser.commit(commits, key).await.map(|done| {
+            if done.rebases > 0 {
+                state.metrics().record_rebased_commit();
+            }
+            done.result
+        }),
+        None => state.catalog().commit(commits, key).await,
+    };
+    match committed {
         Ok(result) => {
             if matches!(result.status, CommitStatus::Committed) {
                 for _ in 0..n {

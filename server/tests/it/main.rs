@@ -11,4 +11,5 @@ mod middleware;
 mod namespaces;
 mod openapi;
 mod plan;
+mod rebase;
 mod tables;

@@ -41,6 +41,11 @@
 //! `CommitStateUnknown` nothing is retried and nothing is deleted: the commit may have
 //! succeeded.
 //!
+//! The catalog side can spare clients that retry: [`AppendRebaser`] (used by `floe
+//! serve`, and by embedded catalogs that want it) puts a blind append committed against
+//! a stale branch head on top of the current head instead of refusing it (see
+//! [`rebase_append`] for when, and table property [`COMMIT_REBASE_APPENDS`]).
+//!
 //! ```no_run
 //! # async fn demo(table: floe_table::table::Table, files: Vec<floe_spec::manifest::DataFile>)
 //! # -> floe_table::Result<()> {
@@ -58,6 +63,7 @@
 //! # Ok(()) }
 //! ```
 
+mod rebase_append;
 mod refs;
 mod retry;
 mod rewrite;
@@ -77,6 +83,10 @@ use floe_spec::expr::Expression;
 use floe_spec::manifest::DataFile;
 use floe_spec::table_metadata::TableMetadata;
 
+pub use self::rebase_append::{
+    AppendRebase, AppendRebaser, COMMIT_REBASE_APPENDS, DEFAULT_MAX_REBASES, RebasedAppend,
+    RebasedCommit, rebase_append, rebase_enabled,
+};
 pub use self::refs::RefUpdate;
 pub use self::retry::{
     COMMIT_MAX_RETRY_WAIT_MS, COMMIT_MIN_RETRY_WAIT_MS, COMMIT_NUM_RETRIES,
@@ -357,7 +367,8 @@ impl Transaction {
     }
 
     /// One attempt: applies every action on the loaded metadata; returns the commit.
-    async fn attempt(&mut self) -> Result<Option<(TableCommit, HashSet<String>)>> {
+    /// The group committer ([`crate::stream`]) sends it itself.
+    pub(crate) async fn attempt(&mut self) -> Result<Option<(TableCommit, HashSet<String>)>> {
         let base = self.table.metadata().clone();
         let storage = self.table.storage().clone();
         let mut builder = TableMetadataBuilder::from(base.as_ref());
@@ -510,7 +521,7 @@ impl Transaction {
 
     /// Deletes files written by the transaction and not in `keep`; on failure also the
     /// data files it wrote. Best effort: a failed delete leaves an orphan file.
-    async fn cleanup(&mut self, keep: &HashSet<String>, failed: bool) {
+    pub(crate) async fn cleanup(&mut self, keep: &HashSet<String>, failed: bool) {
         let storage = self.table.storage().clone();
         for path in self.written.drain(..) {
             if !keep.contains(&path) {

@@ -145,7 +145,7 @@ pub(crate) fn new_snapshot_id() -> i64 {
     (id as i64).max(1)
 }
 
-fn metadata_dir(md: &TableMetadata) -> String {
+pub(crate) fn metadata_dir(md: &TableMetadata) -> String {
     match md.properties().get(WRITE_METADATA_PATH) {
         Some(p) if !p.trim().is_empty() => p.trim().trim_end_matches('/').to_string(),
         _ => format!("{}/metadata", md.location().trim_end_matches('/')),

@@ -3,5 +3,6 @@
 mod io;
 mod maintenance;
 mod scan;
+mod stream;
 mod transaction;
 mod writer;
