@@ -397,7 +397,16 @@ async fn scheduler_compacts_a_streamed_table_by_itself() {
         started.elapsed()
     );
     let t = load(catalog, "t").await;
-    assert_eq!(rows(&t).await, expected, "rows identical before and after");
+    let got = rows(&t).await;
+    if got != expected {
+        let missing: Vec<i64> = (0..APPENDS)
+            .filter(|i| !got.iter().any(|(id, _)| id == i))
+            .collect();
+        panic!(
+            "rows differ: {} rows, expected {APPENDS}; missing ids {missing:?}",
+            got.len()
+        );
+    }
     assert!(maintenance.metrics().finished(Action::Compact, "succeeded") >= 1);
 
     let _ = stop.send(true);
