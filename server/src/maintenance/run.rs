@@ -7,21 +7,26 @@
 //! |---|---|---|
 //! | `compact` | `RewriteDataFiles` | `target-file-size-bytes`, `min-file-size-bytes`, `min-input-files`, `rewrite-all` |
 //! | `expire-snapshots` | `ExpireSnapshots` | `older-than-ms`, `retain-last`, `snapshot-ids`, `clean-expired-files` |
+//! | `remove-orphan-files` | `RemoveOrphanFiles` | `older-than-ms` (default: 3 days ago) |
+//! | `rewrite-manifests` | `RewriteManifests` | `target-manifest-size-bytes` |
 
 use std::sync::Arc;
 
 use floe_catalog::sql::tasks::Task;
 use floe_catalog::{Catalog, SqlCatalog};
 use floe_table::Table;
-use floe_table::maintenance::{ExpireSnapshots, RewriteDataFiles};
+use floe_table::maintenance::{
+    ExpireSnapshots, RemoveOrphanFiles, RewriteDataFiles, RewriteManifests,
+};
 use serde_json::{Map, Value};
 
 use super::action::Action;
 use super::worker::{RunFuture, Runner};
 
-/// Whether this build can run `action`.
+/// Whether this build can run `action` (every action, now that `floe-table` has them
+/// all; kept so that the REST handler and the scheduler ask one place).
 pub fn runnable(action: Action) -> bool {
-    matches!(action, Action::Compact | Action::ExpireSnapshots)
+    Action::ALL.contains(&action)
 }
 
 /// The runner over `catalog`'s tables.
@@ -101,8 +106,22 @@ async fn run(catalog: Arc<SqlCatalog>, task: Task) -> Result<Value, String> {
             }
             serde_json::to_value(a.execute().await.map_err(|e| e.to_string())?)
         }
-        Action::RemoveOrphanFiles | Action::RewriteManifests => {
-            return Err(format!("action {action} is not available in this build"));
+        Action::RemoveOrphanFiles => {
+            let mut a = RemoveOrphanFiles::new(&table).dry_run(task.dry_run);
+            if let Some(t) = options.get("older-than-ms").and_then(Value::as_i64) {
+                a = a.older_than_ms(t);
+            }
+            serde_json::to_value(a.execute().await.map_err(|e| e.to_string())?)
+        }
+        Action::RewriteManifests => {
+            let mut a = RewriteManifests::new(&table).dry_run(task.dry_run);
+            if let Some(n) = options
+                .get("target-manifest-size-bytes")
+                .and_then(Value::as_i64)
+            {
+                a = a.target_size_bytes(n);
+            }
+            serde_json::to_value(a.execute().await.map_err(|e| e.to_string())?)
         }
     };
     value.map_err(|e| format!("cannot serialize the result of {action}: {e}"))
