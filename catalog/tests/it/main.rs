@@ -7,5 +7,6 @@
 
 mod common;
 mod concurrency;
+mod conformance;
 mod crash;
 mod suite;
