@@ -220,9 +220,7 @@ const DAY_2024_01_01: i32 = 19_723;
 /// all ten columns, NaN counts for the double, lower and upper bounds for every column
 /// (strings truncated to 16 characters), split offsets — and a sort order id.
 pub fn data_files(n: usize) -> Vec<floe_spec::manifest::DataFile> {
-    use std::collections::HashMap;
-
-    use floe_spec::manifest::{DataFile, DataFileFormat};
+    use floe_spec::manifest::{ColumnMap, DataFile, DataFileFormat};
     use floe_spec::values::{Datum, date_to_string};
 
     const EVENT_TYPES: [&str; 6] = [
@@ -277,14 +275,14 @@ pub fn data_files(n: usize) -> Vec<floe_spec::manifest::DataFile> {
                     (c, nulls)
                 })
                 .collect();
-            f.nan_value_counts = HashMap::from([(5, rng.range(0, 3))]);
+            f.nan_value_counts = ColumnMap::from([(5, rng.range(0, 3))]);
             let day_start_us = i64::from(day) * 86_400_000_000;
             let ts_lo = day_start_us + rng.range(0, 3_600_000_000);
             let ts_hi = day_start_us + 86_400_000_000 - rng.range(1, 3_600_000_000);
             let event_type_lo = rng.range(0, 2) as usize;
             let event_type_hi = rng.range(4, 6) as usize;
             let agent_lo = rng.range(0, 2) as usize;
-            f.lower_bounds = HashMap::from([
+            f.lower_bounds = ColumnMap::from([
                 (1, Datum::Long(next_event_id)),
                 (2, Datum::Timestamptz(ts_lo)),
                 (3, Datum::Long(rng.range(1, 10_000))),
@@ -296,7 +294,7 @@ pub fn data_files(n: usize) -> Vec<floe_spec::manifest::DataFile> {
                 (9, Datum::String(AGENTS[agent_lo].to_owned())),
                 (10, Datum::Date(day)),
             ]);
-            f.upper_bounds = HashMap::from([
+            f.upper_bounds = ColumnMap::from([
                 (1, Datum::Long(next_event_id + records - 1)),
                 (2, Datum::Timestamptz(ts_hi)),
                 (3, Datum::Long(rng.range(100_000_000, 999_999_999))),

@@ -1,21 +1,22 @@
 //! `floe-bench`: runs a benchmark suite and writes its Markdown report.
 //!
 //! ```text
-//! floe-bench spec|catalog|table [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
+//! floe-bench spec|catalog|table|maintenance|server [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
 //!                         [--command TEXT] [--postgres-url URL]
 //! ```
 //!
 //! `catalog` needs a PostgreSQL server whose role may create databases: `--postgres-url`,
 //! else `FLOE_BENCH_POSTGRES_URL`, else `FLOE_TEST_POSTGRES_URL` (what `scripts/test` sets),
-//! else the local server `scripts/test` starts.
+//! else the local server `scripts/test` starts. `server` starts the `floe` binary found
+//! beside `floe-bench` (`--floe-bin PATH` to choose another).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use floe_bench::{catalog_bench, spec_bench, table_bench};
+use floe_bench::{catalog_bench, maintenance_bench, server_bench, spec_bench, table_bench};
 
-const USAGE: &str = "usage: floe-bench spec|catalog|table [--quick] [--python PATH] [--work-dir DIR] \
-                     [--out-dir DIR] [--command TEXT] [--postgres-url URL]";
+const USAGE: &str = "usage: floe-bench spec|catalog|table|maintenance|server [--quick] [--python PATH] [--work-dir DIR] \
+                     [--out-dir DIR] [--command TEXT] [--postgres-url URL] [--floe-bin PATH]";
 
 /// The PostgreSQL `scripts/test` starts.
 const LOCAL_POSTGRES: &str = "postgres://floe:floe@127.0.0.1:5432/floe_test";
@@ -24,6 +25,8 @@ enum Suite {
     Spec(spec_bench::Options),
     Catalog(catalog_bench::Options),
     Table(spec_bench::Options),
+    Maintenance(spec_bench::Options),
+    Server(server_bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +42,8 @@ fn main() -> ExitCode {
         Suite::Spec(opts) => spec_bench::run(opts),
         Suite::Catalog(opts) => catalog_bench::run(opts),
         Suite::Table(opts) => table_bench::run(opts),
+        Suite::Maintenance(opts) => maintenance_bench::run(opts),
+        Suite::Server(opts) => server_bench::run(opts),
     };
     match result {
         Ok(path) => {
@@ -56,7 +61,7 @@ fn parse(args: &[String]) -> Result<Suite, String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut it = args.iter();
     let suite = match it.next().map(String::as_str) {
-        Some(s @ ("spec" | "catalog" | "table")) => s.to_owned(),
+        Some(s @ ("spec" | "catalog" | "table" | "maintenance" | "server")) => s.to_owned(),
         Some(other) => return Err(format!("unknown suite {other:?}")),
         None => return Err("no suite given".to_owned()),
     };
@@ -66,6 +71,10 @@ fn parse(args: &[String]) -> Result<Suite, String> {
     let mut work_dir = std::env::temp_dir().join("floe-bench");
     let mut out_dir = manifest_dir.join("results");
     let mut command = format!("floe-bench {suite}");
+    let mut floe_bin = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("floe")))
+        .unwrap_or_else(|| PathBuf::from("floe"));
     let mut postgres_url = std::env::var("FLOE_BENCH_POSTGRES_URL")
         .or_else(|_| std::env::var("FLOE_TEST_POSTGRES_URL"))
         .unwrap_or_else(|_| LOCAL_POSTGRES.to_owned());
@@ -82,10 +91,32 @@ fn parse(args: &[String]) -> Result<Suite, String> {
             "--out-dir" => out_dir = value("--out-dir")?.into(),
             "--command" => command = value("--command")?,
             "--postgres-url" => postgres_url = value("--postgres-url")?,
+            "--floe-bin" => floe_bin = value("--floe-bin")?.into(),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(if suite == "spec" || suite == "table" {
+    if suite == "server" {
+        return Ok(Suite::Server(server_bench::Options {
+            quick,
+            python,
+            peer_script: manifest_dir.join("peers/pyiceberg_server.py"),
+            floe_bin,
+            work_dir,
+            out_dir,
+            command,
+        }));
+    }
+    Ok(if suite == "maintenance" {
+        // No peer process: the comparison is with arrow-rs in the same process.
+        Suite::Maintenance(spec_bench::Options {
+            quick,
+            python,
+            peer_script: manifest_dir.join("peers/pyiceberg_table.py"),
+            work_dir,
+            out_dir,
+            command,
+        })
+    } else if suite == "spec" || suite == "table" {
         let opts = spec_bench::Options {
             quick,
             python,

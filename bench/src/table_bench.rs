@@ -1133,7 +1133,7 @@ fn plan_data_file(
     next_event_id: &mut i64,
     n: usize,
 ) -> DataFile {
-    use std::collections::HashMap;
+    use floe_spec::manifest::ColumnMap;
 
     let records = rng.range(50_000, 500_000);
     let size = records * rng.range(25, 45);
@@ -1161,12 +1161,12 @@ fn plan_data_file(
             )
         })
         .collect();
-    f.nan_value_counts = HashMap::from([(5, rng.range(0, 3))]);
+    f.nan_value_counts = ColumnMap::from([(5, rng.range(0, 3))]);
     let ts_lo = slot_start + rng.range(0, slot_us / 10);
     let ts_hi = slot_start + slot_us - rng.range(1, slot_us / 10);
     let c_lo = rng.range(0, 3) as usize;
     let c_hi = rng.range(17, 20) as usize;
-    f.lower_bounds = HashMap::from([
+    f.lower_bounds = ColumnMap::from([
         (1, Datum::Long(*next_event_id)),
         (2, Datum::Timestamp(ts_lo)),
         (3, Datum::Long(rng.range(1, 1_000))),
@@ -1178,7 +1178,7 @@ fn plan_data_file(
         (9, Datum::Date(day)),
         (10, Datum::String("Mozilla/5.0 (X11;".to_owned())),
     ]);
-    f.upper_bounds = HashMap::from([
+    f.upper_bounds = ColumnMap::from([
         (1, Datum::Long(*next_event_id + records - 1)),
         (2, Datum::Timestamp(ts_hi)),
         (3, Datum::Long(rng.range(999_000, 1_000_000))),

@@ -39,4 +39,4 @@ pub use catalog::{
 pub use error::{Error, ErrorKind, Result};
 pub use ident::{NamespaceIdent, TableIdent};
 pub use io::Warehouse;
-pub use sql::{Backend, CommitHook, CommitPhase, SqlCatalog, SqlCatalogBuilder};
+pub use sql::{Backend, CommitHook, CommitPhase, SqlCatalog, SqlCatalogBuilder, SqliteSynchronous};

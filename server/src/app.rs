@@ -26,8 +26,11 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use floe_catalog::sql::tasks::QueueConfig;
 use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
+use floe_table::io::FileIO;
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
+use floe_table::transaction::AppendRebaser;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -39,6 +42,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Auth, AuthConfig, Verdict};
 use crate::cache::Caches;
 use crate::error::{ApiError, INTERNAL_MESSAGE};
+use crate::maintenance::Maintenance;
 use crate::metrics::Metrics;
 use crate::rest::extract::BodyLimit;
 use crate::rest::routes;
@@ -98,6 +102,8 @@ struct Inner {
     file_io: Option<Arc<dyn FileRead>>,
     warehouse: Option<Warehouse>,
     caches: Caches,
+    rebaser: Option<AppendRebaser>,
+    maintenance: Option<Maintenance>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -113,7 +119,7 @@ impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
     /// answers 406; see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None, None)
+        Self::build(catalog, settings, None, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -123,12 +129,24 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None, None)
+        Self::build(catalog, settings, Some(stats), None, None, None)
     }
 
-    /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, and
-    /// its warehouse's object store for server-side scan planning.
+    /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, its
+    /// warehouse's object store for server-side scan planning, and its maintenance
+    /// task queue (default settings) for the maintenance endpoints.
     pub fn for_sql_catalog(catalog: Arc<SqlCatalog>, settings: Settings) -> Self {
+        let maintenance = Maintenance::new((*catalog).clone(), QueueConfig::default());
+        Self::for_sql_catalog_with_maintenance(catalog, settings, maintenance)
+    }
+
+    /// [`AppState::for_sql_catalog`] sharing `maintenance` (its queue and metrics) with
+    /// the scheduler and workers of the process.
+    pub fn for_sql_catalog_with_maintenance(
+        catalog: Arc<SqlCatalog>,
+        settings: Settings,
+        maintenance: Maintenance,
+    ) -> Self {
         let warehouse = catalog.warehouse().clone();
         let store = Arc::clone(warehouse.store());
         let checker = warehouse.clone();
@@ -142,6 +160,7 @@ impl AppState {
             Some(Arc::new(move || stats.cache_stats())),
             Some(io),
             Some(checker),
+            Some(maintenance),
         )
     }
 
@@ -151,9 +170,17 @@ impl AppState {
         cache_stats: Option<CacheStatsFn>,
         file_io: Option<Arc<dyn FileRead>>,
         warehouse: Option<Warehouse>,
+        maintenance: Option<Maintenance>,
     ) -> Self {
+        // Blind appends against a stale head are rebased when the server can reach
+        // the table files (a warehouse is known).
+        let rebaser = warehouse
+            .as_ref()
+            .and_then(|w| FileIO::from_warehouse(w).ok())
+            .map(|io| AppendRebaser::new(Arc::clone(&catalog), io));
         Self {
             inner: Arc::new(Inner {
+                rebaser,
                 catalog,
                 metrics: Metrics::default(),
                 auth: Auth::new(settings.auth.clone()),
@@ -162,6 +189,7 @@ impl AppState {
                 file_io,
                 warehouse,
                 caches: Caches::default(),
+                maintenance,
             }),
         }
     }
@@ -178,9 +206,21 @@ impl AppState {
         self.inner.warehouse.as_ref()
     }
 
+    /// Commits with the rebase of blind appends (table property
+    /// `floe.commit.rebase-appends`), when the catalog has a warehouse.
+    pub fn rebaser(&self) -> Option<&AppendRebaser> {
+        self.inner.rebaser.as_ref()
+    }
+
     /// The server's caches (load results, manifests).
     pub fn caches(&self) -> &Caches {
         &self.inner.caches
+    }
+
+    /// The maintenance queue and metrics, when the catalog has a task queue (a
+    /// [`SqlCatalog`]).
+    pub fn maintenance(&self) -> Option<&Maintenance> {
+        self.inner.maintenance.as_ref()
     }
 
     /// The catalog.

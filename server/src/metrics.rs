@@ -3,8 +3,8 @@
 //!
 //! The format is a handful of lines per series, so Floe writes it itself instead of
 //! pulling in a metrics framework: request counts by route template, method and
-//! status; a latency histogram by route and method; commits, commit conflicts (409)
-//! and metrics reports received; and, when the catalog has one, the metadata cache's
+//! status; a latency histogram by route and method; commits, commit conflicts (409),
+//! commits rebased by the server and metrics reports received; and, when the catalog has one, the metadata cache's
 //! hits and misses.
 //!
 //! ```
@@ -64,6 +64,7 @@ pub struct Metrics {
     commits: AtomicU64,
     conflicts: AtomicU64,
     commit_errors: AtomicU64,
+    rebased: AtomicU64,
     plans: AtomicU64,
     plan_tasks: AtomicU64,
 }
@@ -100,6 +101,17 @@ impl Metrics {
         } else {
             self.conflicts.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records a commit that went through after the server rebased it onto a newer
+    /// branch head (a blind append that would otherwise have been a 409).
+    pub fn record_rebased_commit(&self) {
+        self.rebased.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Commits rebased by the server so far.
+    pub fn rebased_commits(&self) -> u64 {
+        self.rebased.load(Ordering::Relaxed)
     }
 
     /// Records a commit that failed for another reason than a conflict.
@@ -186,6 +198,11 @@ impl Metrics {
                 "floe_commit_errors_total",
                 "Commits that failed for another reason than a conflict.",
                 self.commit_errors.load(Ordering::Relaxed),
+            ),
+            (
+                "floe_commits_rebased_total",
+                "Blind appends rebased onto a newer branch head instead of answering 409.",
+                self.rebased.load(Ordering::Relaxed),
             ),
             (
                 "floe_scan_plans_total",

@@ -17,6 +17,7 @@ use crate::sort::SortOrderRef;
 
 mod json;
 
+pub(crate) use json::SnapshotJsonCache;
 pub use json::{IGNORED_FIELDS, MAX_DECOMPRESSED_METADATA_BYTES};
 
 /// Table format versions.
@@ -149,6 +150,8 @@ pub struct TableMetadata {
     pub(crate) partition_statistics: Vec<PartitionStatisticsFile>,
     /// v3 only.
     pub(crate) next_row_id: Option<i64>,
+    /// Serialized snapshots, shared with the metadata this one was built from.
+    pub(crate) snapshot_json: SnapshotJsonCache,
 }
 
 impl TableMetadata {
@@ -462,6 +465,7 @@ impl TableMetadata {
             statistics: Vec::new(),
             partition_statistics: Vec::new(),
             next_row_id: (format_version >= FormatVersion::V3).then_some(0),
+            snapshot_json: SnapshotJsonCache::default(),
         }
     }
 }

@@ -139,22 +139,59 @@ impl SummaryBuilder {
             "changed-partition-count".to_string(),
             self.partitions.len().to_string(),
         );
-        let previous_is_empty = previous.is_some_and(HashMap::is_empty);
-        for (total, added, removed) in TOTALS {
-            let prev = match previous.and_then(|p| p.get(total)) {
-                Some(v) => v.parse::<i64>().ok(),
-                None if previous_is_empty => Some(0),
-                None => None,
-            };
-            let Some(prev) = prev else { continue };
-            let get = |k: &str| out.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-            let value = prev
-                .saturating_add(get(added))
-                .saturating_sub(get(removed))
-                .max(0);
-            out.insert(total.to_string(), value.to_string());
-        }
+        set_totals(&mut out, previous);
         out
+    }
+}
+
+/// Sets the `total-*` properties of a summary that already holds its `added-*` and
+/// `removed-*`/`deleted-*` counts: `total = previous total + added − removed`, where
+/// `previous` is the summary of the parent snapshot (`Some(empty)` for a table without
+/// snapshots). A total the parent lacks is removed, as [`SummaryBuilder::build`] leaves
+/// it out.
+///
+/// This is how a snapshot moved onto another parent (a rebased append) gets its totals
+/// from its new parent.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use floe_table::summary::set_totals;
+///
+/// let mut s = HashMap::from([
+///     ("added-records".to_string(), "5".to_string()),
+///     ("total-records".to_string(), "5".to_string()),
+/// ]);
+/// let parent = HashMap::from([("total-records".to_string(), "40".to_string())]);
+/// set_totals(&mut s, Some(&parent));
+/// assert_eq!(s["total-records"], "45");
+/// ```
+#[allow(clippy::implicit_hasher)] // summaries are plain `HashMap`s
+pub fn set_totals(
+    summary: &mut HashMap<String, String>,
+    previous: Option<&HashMap<String, String>>,
+) {
+    let previous_is_empty = previous.is_some_and(HashMap::is_empty);
+    for (total, added, removed) in TOTALS {
+        let prev = match previous.and_then(|p| p.get(total)) {
+            Some(v) => v.parse::<i64>().ok(),
+            None if previous_is_empty => Some(0),
+            None => None,
+        };
+        let Some(prev) = prev else {
+            summary.remove(total);
+            continue;
+        };
+        let get = |k: &str| {
+            summary
+                .get(k)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let value = prev
+            .saturating_add(get(added))
+            .saturating_sub(get(removed))
+            .max(0);
+        summary.insert(total.to_string(), value.to_string());
     }
 }
 

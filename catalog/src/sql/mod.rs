@@ -9,6 +9,28 @@
 //! read followed by a write never fails on a stale snapshot), the database runs in WAL
 //! mode, and connections wait for locks up to a busy timeout.
 //!
+//! # SQLite durability: `synchronous`
+//!
+//! By default a SQLite catalog runs with `PRAGMA synchronous = NORMAL` (in WAL mode):
+//! a commit appends to the write-ahead log without waiting for an fsync; the log is
+//! fsynced at each checkpoint. What that guarantees, precisely:
+//!
+//! - a crash of the **process** (panic, kill, OOM) loses nothing: every acknowledged
+//!   commit is in the operating system's page cache and in the database after restart;
+//! - a **power loss or kernel crash** may roll back the last acknowledged commits (those
+//!   since the last checkpoint), never more, and never corrupts the database: after the
+//!   restart every table is at one of its committed states (the rolled-back commits'
+//!   metadata files stay behind, unreferenced, like those of a lost race).
+//!
+//! With [`SqliteSynchronous::Full`] (builder [`SqlCatalogBuilder::sqlite_synchronous`],
+//! or `?synchronous=full` in the URL, e.g. `sqlite:///srv/floe/catalog.db?synchronous=full`)
+//! every commit waits for the log's fsync, as PyIceberg's SqlCatalog does with SQLite's
+//! defaults: an acknowledged commit survives a power loss as far as the database row is
+//! concerned. Note that neither mode fsyncs the metadata JSON file itself on a local
+//! warehouse (object_store's local file system does not), so only object stores that
+//! persist on acknowledgement (S3, GCS, Azure) make the whole commit power-loss safe.
+//! PostgreSQL is unaffected by this setting (its own `synchronous_commit` applies).
+//!
 //! ```no_run
 //! # async fn demo() -> floe_catalog::Result<()> {
 //! use floe_catalog::{Catalog, NamespaceIdent, SqlCatalog};
@@ -20,6 +42,8 @@
 mod commit;
 mod namespace;
 mod table;
+pub mod tasks;
+mod writers;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -70,16 +94,30 @@ impl Backend {
 
     fn migrations(self) -> &'static [(i64, &'static str, &'static str)] {
         match self {
-            Self::Sqlite => &[(
-                1,
-                "catalog",
-                include_str!("../../migrations/sqlite/0001_catalog.sql"),
-            )],
-            Self::Postgres => &[(
-                1,
-                "catalog",
-                include_str!("../../migrations/postgres/0001_catalog.sql"),
-            )],
+            Self::Sqlite => &[
+                (
+                    1,
+                    "catalog",
+                    include_str!("../../migrations/sqlite/0001_catalog.sql"),
+                ),
+                (
+                    3,
+                    "maintenance tasks",
+                    include_str!("../../migrations/sqlite/0003_maintenance_tasks.sql"),
+                ),
+            ],
+            Self::Postgres => &[
+                (
+                    1,
+                    "catalog",
+                    include_str!("../../migrations/postgres/0001_catalog.sql"),
+                ),
+                (
+                    3,
+                    "maintenance tasks",
+                    include_str!("../../migrations/postgres/0003_maintenance_tasks.sql"),
+                ),
+            ],
         }
     }
 }
@@ -121,12 +159,70 @@ impl<'s> MigrationSource<'s> for EmbeddedMigrations {
     }
 }
 
+/// How a SQLite catalog database syncs its write-ahead log (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSynchronous {
+    /// `synchronous = NORMAL` (the default): no fsync per commit; durable against process
+    /// crashes, a power loss may roll back the last commits but never corrupts.
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: one fsync of the log per commit; durable against power loss.
+    Full,
+}
+
+impl SqliteSynchronous {
+    /// Parses `normal` or `full` (any case), as in the `synchronous=` URL option.
+    pub fn parse(value: &str) -> Result<Self> {
+        if value.eq_ignore_ascii_case("normal") {
+            Ok(Self::Normal)
+        } else if value.eq_ignore_ascii_case("full") {
+            Ok(Self::Full)
+        } else {
+            Err(Error::invalid(format!(
+                "unsupported SQLite `synchronous` value `{value}`: expected `normal` or `full`"
+            )))
+        }
+    }
+
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Normal => "PRAGMA synchronous = NORMAL",
+            Self::Full => "PRAGMA synchronous = FULL",
+        }
+    }
+}
+
+/// Removes the `synchronous=` option from a SQLite URL (sqlx does not know it); returns
+/// the URL left and the option's value, if present.
+fn take_synchronous_option(url: &str) -> Result<(String, Option<SqliteSynchronous>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut found = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("synchronous", value)) => {
+                found = Some(SqliteSynchronous::parse(value)?);
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, found))
+}
+
 /// Builds a [`SqlCatalog`].
 pub struct SqlCatalogBuilder {
     url: String,
     warehouse: WarehouseSpec,
     max_connections: u32,
     busy_timeout: Duration,
+    sqlite_synchronous: Option<SqliteSynchronous>,
     cache_capacity: usize,
     max_commit_attempts: u32,
     allow_external_locations: bool,
@@ -157,6 +253,7 @@ impl SqlCatalogBuilder {
             warehouse: WarehouseSpec::Location(warehouse.into()),
             max_connections: 8,
             busy_timeout: Duration::from_secs(30),
+            sqlite_synchronous: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             max_commit_attempts: 4,
             allow_external_locations: false,
@@ -182,6 +279,15 @@ impl SqlCatalogBuilder {
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// How a SQLite database syncs its log (default [`SqliteSynchronous::Normal`]; the
+    /// URL option `synchronous=normal|full` sets it too, this call wins). See the module
+    /// docs for what each guarantees. No effect on PostgreSQL.
+    #[must_use]
+    pub fn sqlite_synchronous(mut self, mode: SqliteSynchronous) -> Self {
+        self.sqlite_synchronous = Some(mode);
         self
     }
 
@@ -230,6 +336,13 @@ impl SqlCatalogBuilder {
         let mut url = self.url.clone();
         let mut options = AnyPoolOptions::new().max_connections(self.max_connections);
         if backend == Backend::Sqlite {
+            let (stripped, from_url) = take_synchronous_option(&url)?;
+            url = stripped;
+            let synchronous = self
+                .sqlite_synchronous
+                .or(from_url)
+                .unwrap_or_default()
+                .pragma();
             if url.contains(":memory:") {
                 // Every connection to `:memory:` is its own database: keep one.
                 options = options.max_connections(1);
@@ -243,6 +356,7 @@ impl SqlCatalogBuilder {
                     conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
                         .await?;
                     conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute(synchronous).await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     Ok(())
                 })
@@ -272,6 +386,7 @@ impl SqlCatalogBuilder {
                 cache: MetadataCache::new(self.cache_capacity),
                 max_commit_attempts: self.max_commit_attempts,
                 hook: self.hook,
+                commits: tokio::sync::broadcast::channel(COMMIT_NOTIFICATIONS).0,
             }),
         })
     }
@@ -291,7 +406,13 @@ struct Inner {
     cache: MetadataCache,
     max_commit_attempts: u32,
     hook: Option<CommitHook>,
+    /// Tables whose pointer moved, for [`SqlCatalog::subscribe_commits`].
+    commits: tokio::sync::broadcast::Sender<TableIdent>,
 }
+
+/// How many commit notifications a slow subscriber may lag behind before it misses
+/// some (it then sees `RecvError::Lagged` and should sweep every table).
+const COMMIT_NOTIFICATIONS: usize = 1024;
 
 impl fmt::Debug for SqlCatalog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -333,6 +454,14 @@ impl SqlCatalog {
     /// Metadata cache hit and miss counts.
     pub fn cache_stats(&self) -> CacheStats {
         self.inner.cache.stats()
+    }
+
+    /// Notifications of the tables whose metadata pointer this catalog handle (or a
+    /// clone of it) moved, sent after the commit's transaction is committed. Commits
+    /// through other handles or processes are not seen: subscribers (the maintenance
+    /// scheduler) also sweep periodically.
+    pub fn subscribe_commits(&self) -> tokio::sync::broadcast::Receiver<TableIdent> {
+        self.inner.commits.subscribe()
     }
 
     /// Closes the connection pool.
@@ -510,5 +639,66 @@ impl Catalog for SqlCatalog {
 
     async fn list_writers(&self, table: &TableIdent) -> Result<Vec<WriterProgress>> {
         self.writers_impl(table, None).await
+    }
+
+    async fn open_writer(&self, table: &TableIdent, writer_id: &str) -> Result<WriterProgress> {
+        self.open_writer_impl(table, writer_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synchronous_url_option_is_taken_out_of_the_url() {
+        let (url, mode) = take_synchronous_option("sqlite:///a/c.db?synchronous=FULL").unwrap();
+        assert_eq!(
+            (url.as_str(), mode),
+            ("sqlite:///a/c.db", Some(SqliteSynchronous::Full))
+        );
+        let (url, mode) =
+            take_synchronous_option("sqlite:///a/c.db?mode=rwc&synchronous=normal").unwrap();
+        assert_eq!(
+            (url.as_str(), mode),
+            ("sqlite:///a/c.db?mode=rwc", Some(SqliteSynchronous::Normal))
+        );
+        let (url, mode) = take_synchronous_option("sqlite:///a/c.db?mode=rwc").unwrap();
+        assert_eq!((url.as_str(), mode), ("sqlite:///a/c.db?mode=rwc", None));
+        let bad = take_synchronous_option("sqlite:///a/c.db?synchronous=off").unwrap_err();
+        assert_eq!(bad.kind(), ErrorKind::DataInvalid);
+        assert!(bad.to_string().contains("`off`"), "{bad}");
+    }
+
+    async fn pragma_synchronous(catalog: &SqlCatalog) -> i64 {
+        let row = sqlx::query("PRAGMA synchronous")
+            .fetch_one(&catalog.inner.pool)
+            .await
+            .unwrap();
+        row.try_get::<i64, _>(0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_synchronous_is_normal_unless_full_is_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = dir.path().join("wh").display().to_string();
+        let db = dir.path().join("c.db").display().to_string();
+        let normal = SqlCatalog::connect(&format!("sqlite://{db}"), &warehouse)
+            .await
+            .unwrap();
+        assert_eq!(pragma_synchronous(&normal).await, 1);
+        normal.close().await;
+        let full = SqlCatalog::connect(&format!("sqlite://{db}?synchronous=full"), &warehouse)
+            .await
+            .unwrap();
+        assert_eq!(pragma_synchronous(&full).await, 2);
+        full.close().await;
+        let built = SqlCatalog::builder(format!("sqlite://{db}?synchronous=normal"), &warehouse)
+            .sqlite_synchronous(SqliteSynchronous::Full)
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(pragma_synchronous(&built).await, 2);
+        built.close().await;
     }
 }

@@ -10,3 +10,5 @@ mod concurrency;
 mod conformance;
 mod crash;
 mod suite;
+mod tasks;
+mod writers;

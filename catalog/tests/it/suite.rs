@@ -9,7 +9,7 @@ use std::sync::Arc;
 use floe_catalog::{Catalog, CommitStatus, ErrorKind, WriterProgressUpdate};
 
 use crate::common::{
-    Db, Fixture, append_commit, assert_kind, creation, files_under, ns, table, tid,
+    Db, Fixture, append_commit, assert_kind, creation, files_under, ns, set_property, table, tid,
 };
 use crate::conformance::Harness;
 
@@ -73,7 +73,12 @@ mod shared_postgres {
     crate::conformance::conformance_tests!(harness);
 }
 
-crate::common::on_both!(external_locations, writer_progress, metadata_cache);
+crate::common::on_both!(
+    external_locations,
+    writer_progress,
+    metadata_cache,
+    commits_start_from_cached_metadata,
+);
 
 async fn external_locations(fx: &Fixture) {
     let c = fx.catalog().await;
@@ -238,4 +243,30 @@ async fn metadata_cache(fx: &Fixture) {
     other.load_table(&t.ident).await.unwrap();
     let s = other.cache_stats();
     assert_eq!((s.hits, s.misses), (1, 1));
+}
+
+/// A commit caches what it wrote under the new location, so the next commit (and load)
+/// of the same catalog starts from memory: no metadata file is read again.
+async fn commits_start_from_cached_metadata(fx: &Fixture) {
+    let c = fx.catalog().await;
+    let mut t = table(&c).await;
+    let before = c.cache_stats();
+    for i in 0..10 {
+        let commit = if i % 2 == 0 {
+            set_property(&t.ident, "k", &format!("v{i}"))
+        } else {
+            append_commit(&t.ident, &t.metadata, 100 + i)
+        };
+        t = c.commit_table(commit).await.unwrap();
+    }
+    let loaded = c.load_table(&t.ident).await.unwrap();
+    let after = c.cache_stats();
+    assert_eq!(after.misses, before.misses, "{before:?} -> {after:?}");
+    assert!(after.hits >= before.hits + 11, "{before:?} -> {after:?}");
+    assert_eq!(loaded.metadata_location, t.metadata_location);
+    assert_eq!(loaded.metadata.snapshots().len(), 5);
+    assert_eq!(
+        loaded.metadata.properties().get("k").map(String::as_str),
+        Some("v8")
+    );
 }

@@ -6,6 +6,7 @@
 //! catalog (`floe-catalog`) and the commit rules of `floe-spec`.
 
 pub mod extract;
+pub mod maintenance;
 pub mod model;
 pub mod openapi;
 pub mod plan;

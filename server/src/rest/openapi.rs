@@ -36,6 +36,7 @@ fn parameter(name: &str) -> Value {
         "namespace" => "Namespace levels joined by 0x1F (`%1F`), each level percent-encoded.",
         "table" => "The table name, percent-encoded.",
         "plan-id" => "A plan id (Floe plans synchronously, so none is ever pending).",
+        "id" => "A maintenance task id.",
         _ => "",
     };
     json!({
@@ -113,7 +114,9 @@ pub fn document() -> Value {
     }
     for e in ENDPOINTS {
         let path = format!("/v1/{{prefix}}{}", e.path);
-        let tag = if e.path.contains("/plan") || e.path.ends_with("/tasks") {
+        let tag = if e.path.contains("maintenance") {
+            "Maintenance"
+        } else if e.path.contains("/plan") || e.path.ends_with("/tasks") {
             "Scan planning"
         } else {
             "Iceberg REST catalog"

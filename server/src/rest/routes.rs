@@ -35,7 +35,7 @@ use crate::rest::model::{
     RegisterTableRequest, RenameTableRequest, ReportMetricsRequest, TableIdentifier,
     UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
 };
-use crate::rest::{openapi, plan};
+use crate::rest::{maintenance, openapi, plan};
 
 /// One Iceberg endpoint: method and path below `/v1/{prefix}`, with its OpenAPI
 /// operation id and success status.
@@ -80,6 +80,9 @@ endpoints! {
     "POST" "/namespaces/{namespace}/tables/{table}/tasks" "fetchScanTasks" 200,
     "POST" "/tables/rename" "renameTable" 204,
     "POST" "/transactions/commit" "commitTransaction" 204,
+    "POST" "/namespaces/{namespace}/tables/{table}/maintenance" "requestMaintenance" 202,
+    "GET" "/maintenance/tasks" "listMaintenanceTasks" 200,
+    "GET" "/maintenance/tasks/{id}" "getMaintenanceTask" 200,
 }
 
 /// A route outside `/v1/{prefix}`: the config and token endpoints of the Iceberg API
@@ -202,6 +205,11 @@ impl Endpoint {
             }
             ("POST", "/tables/rename") => post(rename_table),
             ("POST", "/transactions/commit") => post(commit_transaction),
+            ("POST", "/namespaces/{namespace}/tables/{table}/maintenance") => {
+                post(maintenance::request_maintenance)
+            }
+            ("GET", "/maintenance/tasks") => get(maintenance::list_tasks),
+            ("GET", "/maintenance/tasks/{id}") => get(maintenance::get_task),
             _ => unreachable!("endpoint without a handler"),
         }
     }
@@ -233,7 +241,7 @@ pub fn routes() -> Router<AppState> {
 type Params = Path<HashMap<String, String>>;
 type QueryMap = Query<HashMap<String, String>>;
 
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => json_response(status, bytes),
         Err(e) => ApiError::from(
@@ -414,7 +422,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ] {
         extra.extend(cache_metrics(prefix, stats));
     }
-    let text = state.metrics().render(&extra);
+    let mut text = state.metrics().render(&extra);
+    if let Some(m) = state.maintenance() {
+        text.push_str(&m.metrics().render());
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -859,7 +870,8 @@ fn idempotency_key(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Runs a commit and counts it.
+/// Runs a commit (rebasing blind appends whose branch head moved, see
+/// [`floe_table::transaction::AppendRebaser`]) and counts it.
 async fn run_commit(
     state: &AppState,
     commits: Vec<TableCommit>,
@@ -877,7 +889,16 @@ async fn run_commit(
         })
         .map(|c| c.ident.clone())
         .collect();
-    match state.catalog().commit(commits, key).await {
+    let committed = match state.rebaser() {
+        Some(rebaser) => rebaser.commit(commits, key).await.map(|done| {
+            if done.rebases > 0 {
+                state.metrics().record_rebased_commit();
+            }
+            done.result
+        }),
+        None => state.catalog().commit(commits, key).await,
+    };
+    match committed {
         Ok(result) => {
             if matches!(result.status, CommitStatus::Committed) {
                 for _ in 0..n {

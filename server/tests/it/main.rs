@@ -6,8 +6,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod maintenance;
 mod middleware;
 mod namespaces;
 mod openapi;
 mod plan;
+mod rebase;
 mod tables;

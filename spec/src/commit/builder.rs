@@ -126,6 +126,7 @@ impl TableMetadataBuilder {
             statistics: Vec::new(),
             partition_statistics: Vec::new(),
             next_row_id: (format_version >= FormatVersion::V3).then_some(0),
+            snapshot_json: crate::table_metadata::SnapshotJsonCache::default(),
         };
         Self {
             base: None,

@@ -1558,3 +1558,62 @@ proptest! {
         }
     }
 }
+
+/// Metadata written after commits (snapshot JSON reused from the base's earlier writes)
+/// is byte for byte what a fresh value with the same content writes, also when a
+/// snapshot id is removed and added again with other content.
+#[test]
+fn written_json_reuses_snapshot_text_only_for_the_same_snapshot() {
+    let fresh = |m: &TableMetadata| {
+        TableMetadata::from_json_slice(&m.to_json_vec().unwrap())
+            .unwrap()
+            .to_json_vec()
+            .unwrap()
+    };
+    let mut meta = base();
+    for id in 1..=5 {
+        meta = ok(
+            &meta,
+            &append(id, (id > 1).then_some(id - 1), id, T0 + id),
+            T0 + id,
+        );
+        let written = meta.to_json_vec().unwrap();
+        assert_eq!(written, meta.to_json_vec().unwrap());
+        assert_eq!(written, fresh(&meta));
+    }
+    // Snapshot 5 replaced by another snapshot 5 (other manifest list and summary).
+    let removed = ok(
+        &meta,
+        &[
+            TableUpdate::set_snapshot_ref("main", &SnapshotReference::branch(4)),
+            TableUpdate::RemoveSnapshots {
+                snapshot_ids: vec![5],
+            },
+        ],
+        T0 + 10,
+    );
+    let mut other = snap(5, Some(4), 6, T0 + 11);
+    other.manifest_list = format!("{LOC}/metadata/other-5.avro");
+    other
+        .summary
+        .additional_properties
+        .insert("added-records".into(), "7".into());
+    let readded = ok(
+        &removed,
+        &[
+            TableUpdate::AddSnapshot { snapshot: other },
+            TableUpdate::set_snapshot_ref("main", &SnapshotReference::branch(5)),
+        ],
+        T0 + 11,
+    );
+    let written = String::from_utf8(readded.to_json_vec().unwrap()).unwrap();
+    assert!(written.contains("other-5.avro"), "{written}");
+    assert!(!written.contains("snap-5.avro"), "{written}");
+    assert_eq!(written.as_bytes(), fresh(&readded));
+    // The older values still write what they wrote before.
+    assert!(
+        String::from_utf8(meta.to_json_vec().unwrap())
+            .unwrap()
+            .contains("snap-5.avro")
+    );
+}

@@ -8,8 +8,8 @@
 //! truncated values. Bounds never include NaN; older writers may have written NaN
 //! bounds, which are ignored.
 
+use crate::manifest::ColumnMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use crate::error::Result;
 use crate::schema::Schema;
@@ -27,15 +27,15 @@ pub struct ColumnStats<'a> {
     /// Number of rows in the file; negative if unknown.
     pub record_count: i64,
     /// Number of values (including nulls and NaNs) per column.
-    pub value_counts: &'a HashMap<i32, i64>,
+    pub value_counts: &'a ColumnMap<i64>,
     /// Number of nulls per column.
-    pub null_value_counts: &'a HashMap<i32, i64>,
+    pub null_value_counts: &'a ColumnMap<i64>,
     /// Number of NaNs per floating-point column.
-    pub nan_value_counts: &'a HashMap<i32, i64>,
+    pub nan_value_counts: &'a ColumnMap<i64>,
     /// Lower bound per column (possibly truncated for strings and binary).
-    pub lower_bounds: &'a HashMap<i32, Datum>,
+    pub lower_bounds: &'a ColumnMap<Datum>,
     /// Upper bound per column (possibly truncated for strings and binary).
-    pub upper_bounds: &'a HashMap<i32, Datum>,
+    pub upper_bounds: &'a ColumnMap<Datum>,
 }
 
 impl ColumnStats<'_> {
@@ -416,11 +416,11 @@ mod tests {
     #[derive(Default, Clone)]
     pub(crate) struct Stats {
         pub record_count: i64,
-        pub values: HashMap<i32, i64>,
-        pub nulls: HashMap<i32, i64>,
-        pub nans: HashMap<i32, i64>,
-        pub lower: HashMap<i32, Datum>,
-        pub upper: HashMap<i32, Datum>,
+        pub values: ColumnMap<i64>,
+        pub nulls: ColumnMap<i64>,
+        pub nans: ColumnMap<i64>,
+        pub lower: ColumnMap<Datum>,
+        pub upper: ColumnMap<Datum>,
     }
 
     impl Stats {

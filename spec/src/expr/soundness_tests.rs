@@ -2,7 +2,7 @@
 //! (inclusive ⇒ never skips a file holding a matching row; strict ⇒ every row
 //! matches), over ints, truncated string bounds and doubles with NaN.
 
-use std::collections::HashMap;
+use crate::manifest::ColumnMap;
 
 use proptest::prelude::*;
 
@@ -163,21 +163,21 @@ fn truncate(v: &Datum, upper: bool) -> Datum {
 }
 
 struct FileStats {
-    values: HashMap<i32, i64>,
-    nulls: HashMap<i32, i64>,
-    nans: HashMap<i32, i64>,
-    lower: HashMap<i32, Datum>,
-    upper: HashMap<i32, Datum>,
+    values: ColumnMap<i64>,
+    nulls: ColumnMap<i64>,
+    nans: ColumnMap<i64>,
+    lower: ColumnMap<Datum>,
+    upper: ColumnMap<Datum>,
     summaries: Vec<FieldSummary>,
 }
 
 fn stats(rows: &[Row]) -> FileStats {
     let mut st = FileStats {
-        values: HashMap::new(),
-        nulls: HashMap::new(),
-        nans: HashMap::new(),
-        lower: HashMap::new(),
-        upper: HashMap::new(),
+        values: ColumnMap::new(),
+        nulls: ColumnMap::new(),
+        nans: ColumnMap::new(),
+        lower: ColumnMap::new(),
+        upper: ColumnMap::new(),
         summaries: Vec::new(),
     };
     for (pos, id) in (1..=4).enumerate() {

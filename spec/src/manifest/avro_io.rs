@@ -301,6 +301,32 @@ impl<'a> Cursor<'a> {
             self.pos += 1;
             return Ok(i64::from(b >> 1) ^ -i64::from(b & 1));
         }
+        self.long_multi()
+    }
+
+    /// A varint of two or more bytes: up to eight bytes decoded from one 64-bit load
+    /// (the 7-bit groups packed together in three mask-and-shift steps), longer or
+    /// near the end of the data byte by byte.
+    fn long_multi(&mut self) -> Result<i64> {
+        let word = self
+            .pos
+            .checked_add(8)
+            .and_then(|end| self.data.get(self.pos..end))
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes);
+        if let Some(word) = word {
+            let stops = !word & 0x8080_8080_8080_8080;
+            if stops != 0 {
+                let len = (stops.trailing_zeros() / 8 + 1) as usize;
+                let mask = u64::MAX >> (64 - 8 * len);
+                let mut x = word & mask & 0x7f7f_7f7f_7f7f_7f7f;
+                x = ((x & 0x7f00_7f00_7f00_7f00) >> 1) | (x & 0x007f_007f_007f_007f);
+                x = ((x & 0x3fff_0000_3fff_0000) >> 2) | (x & 0x0000_3fff_0000_3fff);
+                x = ((x & 0x0fff_ffff_0000_0000) >> 4) | (x & 0x0000_0000_0fff_ffff);
+                self.pos += len;
+                return Ok(((x >> 1) as i64) ^ -((x & 1) as i64));
+            }
+        }
         self.long_slow()
     }
 
@@ -1030,6 +1056,20 @@ mod tests {
             let mut cur = Cursor::new(&buf);
             prop_assert_eq!(cur.long().unwrap(), v);
             prop_assert_eq!(cur.remaining(), 0);
+        }
+
+        /// Followed by more data, varints of up to eight bytes take the one-load path.
+        #[test]
+        fn varint_round_trip_before_more_data(
+            v in prop_oneof![any::<i64>(), -(1i64 << 56)..(1i64 << 56), -100_000i64..100_000],
+            tail in proptest::collection::vec(any::<u8>(), 0..12),
+        ) {
+            let mut buf = Vec::new();
+            put_long(&mut buf, v);
+            buf.extend_from_slice(&tail);
+            let mut cur = Cursor::new(&buf);
+            prop_assert_eq!(cur.long().unwrap(), v);
+            prop_assert_eq!(cur.remaining(), tail.len());
         }
     }
 

@@ -40,11 +40,11 @@
 
 mod avro_io;
 pub(crate) mod avro_schema;
+mod column_map;
 mod reader;
 mod rest_json;
 mod writer;
 
-use std::collections::HashMap;
 use std::fmt;
 
 use crate::error::{Error, Result};
@@ -54,6 +54,7 @@ use crate::table_metadata::FormatVersion;
 use crate::values::Datum;
 
 pub use avro_io::AvroCodec;
+pub use column_map::{ColumnMap, Entry as ColumnMapEntry, Iter as ColumnMapIter};
 pub use writer::ManifestWriter;
 
 pub(crate) use avro_io::{Container, put_array, put_opt_int};
@@ -221,7 +222,7 @@ impl ManifestContentType {
 
 /// A data or delete file as tracked by a manifest (the `data_file` struct, field 2).
 ///
-/// Maps are keyed by column field id. Bounds are typed by the column's type in the
+/// Metrics are [`ColumnMap`]s keyed by column field id (iterating in id order). Bounds are typed by the column's type in the
 /// manifest's schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataFile {
@@ -238,17 +239,17 @@ pub struct DataFile {
     /// File size (104).
     pub file_size_in_bytes: i64,
     /// Column id → bytes on disk (108).
-    pub column_sizes: HashMap<i32, i64>,
+    pub column_sizes: ColumnMap<i64>,
     /// Column id → values incl. nulls and NaNs (109).
-    pub value_counts: HashMap<i32, i64>,
+    pub value_counts: ColumnMap<i64>,
     /// Column id → nulls (110).
-    pub null_value_counts: HashMap<i32, i64>,
+    pub null_value_counts: ColumnMap<i64>,
     /// Column id → NaNs (137).
-    pub nan_value_counts: HashMap<i32, i64>,
+    pub nan_value_counts: ColumnMap<i64>,
     /// Column id → lower bound (125).
-    pub lower_bounds: HashMap<i32, Datum>,
+    pub lower_bounds: ColumnMap<Datum>,
     /// Column id → upper bound (128).
-    pub upper_bounds: HashMap<i32, Datum>,
+    pub upper_bounds: ColumnMap<Datum>,
     /// Encryption key metadata (131).
     pub key_metadata: Option<Vec<u8>>,
     /// Split offsets, ascending (132).
@@ -282,12 +283,12 @@ impl DataFile {
             partition: Vec::new(),
             record_count,
             file_size_in_bytes,
-            column_sizes: HashMap::new(),
-            value_counts: HashMap::new(),
-            null_value_counts: HashMap::new(),
-            nan_value_counts: HashMap::new(),
-            lower_bounds: HashMap::new(),
-            upper_bounds: HashMap::new(),
+            column_sizes: ColumnMap::new(),
+            value_counts: ColumnMap::new(),
+            null_value_counts: ColumnMap::new(),
+            nan_value_counts: ColumnMap::new(),
+            lower_bounds: ColumnMap::new(),
+            upper_bounds: ColumnMap::new(),
             key_metadata: None,
             split_offsets: None,
             equality_ids: None,

@@ -8,15 +8,15 @@
 //! Column bounds are typed with the manifest's own `schema`; a bound of a column id that
 //! is not a primitive column of that schema is dropped.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use apache_avro::Schema as AvroSchema;
 use serde_json::Value;
 
 use super::{
-    Container, Cursor, DataContentType, DataFile, DataFileFormat, Manifest, ManifestContentType,
-    ManifestEntry, ManifestMetadata, ManifestStatus, Names, Raw, field_id, skip,
+    ColumnMap, Container, Cursor, DataContentType, DataFile, DataFileFormat, Manifest,
+    ManifestContentType, ManifestEntry, ManifestMetadata, ManifestStatus, Names, Raw, field_id,
+    skip,
 };
 use crate::error::{Error, Result};
 use crate::manifest::avro_io::{Prim, Scalar};
@@ -612,7 +612,7 @@ fn read_int_map<'a, 's, T>(
     cur: &mut Cursor<'a>,
     layout: &Nullable<MapLayout<'s>>,
     names: &Names<'s>,
-    map: &mut HashMap<i32, T>,
+    map: &mut ColumnMap<T>,
     mut convert: impl FnMut(i32, Raw<'a>) -> Result<Option<T>>,
 ) -> Result<()> {
     let Some(layout) = layout.read(cur)? else {
@@ -648,10 +648,31 @@ fn read_int_map<'a, 's, T>(
                 return Ok(());
             }
             map.reserve(n.min(cur.remaining()));
-            for _ in 0..n {
-                let k = cur.int()?;
-                if let Some(v) = convert(k, value.read(cur)?)? {
-                    map.insert(k, v);
+            // The value encodings Iceberg writers use, read without dispatching per value.
+            match value {
+                Prim::Long => {
+                    for _ in 0..n {
+                        let k = cur.int()?;
+                        if let Some(v) = convert(k, Raw::Long(cur.long()?))? {
+                            map.insert(k, v);
+                        }
+                    }
+                }
+                Prim::Bytes => {
+                    for _ in 0..n {
+                        let k = cur.int()?;
+                        if let Some(v) = convert(k, Raw::Bytes(cur.bytes()?))? {
+                            map.insert(k, v);
+                        }
+                    }
+                }
+                _ => {
+                    for _ in 0..n {
+                        let k = cur.int()?;
+                        if let Some(v) = convert(k, value.read(cur)?)? {
+                            map.insert(k, v);
+                        }
+                    }
                 }
             }
         },
@@ -701,6 +722,7 @@ fn read_list<'a, T>(
     }
 }
 
+#[inline]
 fn count_value(_key: i32, raw: Raw<'_>) -> Result<Option<i64>> {
     match raw {
         Raw::Null => Ok(None),
@@ -751,6 +773,7 @@ impl Ctx<'_, '_> {
         })
     }
 
+    #[inline]
     fn bound(&self, id: i32, raw: Raw<'_>) -> Result<Option<Datum>> {
         let bytes = match raw {
             Raw::Null => return Ok(None),

@@ -7,31 +7,25 @@
 //! a hex string is read as the hex of its Appendix D bytes (what Java's
 //! `ContentFileParser` writes). Bounds of column ids not in the schema are dropped.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value, json};
 
-use super::{DataContentType, DataFile, DataFileFormat};
+use super::{ColumnMap, DataContentType, DataFile, DataFileFormat};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::types::{PrimitiveType, StructType};
 use crate::values::Datum;
 
-fn count_map(m: &HashMap<i32, i64>) -> Value {
-    let mut pairs: Vec<(i32, i64)> = m.iter().map(|(k, v)| (*k, *v)).collect();
-    pairs.sort_unstable();
+fn count_map(m: &ColumnMap<i64>) -> Value {
     json!({
-        "keys": pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
-        "values": pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+        "keys": m.keys().collect::<Vec<_>>(),
+        "values": m.values().collect::<Vec<_>>(),
     })
 }
 
-fn bound_map(m: &HashMap<i32, Datum>) -> Value {
-    let mut pairs: Vec<(i32, &Datum)> = m.iter().map(|(k, v)| (*k, v)).collect();
-    pairs.sort_unstable_by_key(|p| p.0);
+fn bound_map(m: &ColumnMap<Datum>) -> Value {
     json!({
-        "keys": pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
-        "values": pairs.iter().map(|p| p.1.to_json()).collect::<Vec<_>>(),
+        "keys": m.keys().collect::<Vec<_>>(),
+        "values": m.values().map(Datum::to_json).collect::<Vec<_>>(),
     })
 }
 
@@ -105,9 +99,9 @@ fn map_key(k: &Value, key: &str) -> Result<i32> {
         .ok_or_else(|| Error::invalid(format!("data file `{key}` has a non-integer key {k}")))
 }
 
-fn read_counts(obj: &Map<String, Value>, key: &str) -> Result<HashMap<i32, i64>> {
+fn read_counts(obj: &Map<String, Value>, key: &str) -> Result<ColumnMap<i64>> {
     let Some((keys, values)) = map_arrays(obj, key)? else {
-        return Ok(HashMap::new());
+        return Ok(ColumnMap::new());
     };
     keys.iter()
         .zip(values)
@@ -134,15 +128,11 @@ fn bound_value(v: &Value, ty: &PrimitiveType) -> Result<Datum> {
     }
 }
 
-fn read_bounds(
-    obj: &Map<String, Value>,
-    key: &str,
-    schema: &Schema,
-) -> Result<HashMap<i32, Datum>> {
+fn read_bounds(obj: &Map<String, Value>, key: &str, schema: &Schema) -> Result<ColumnMap<Datum>> {
     let Some((keys, values)) = map_arrays(obj, key)? else {
-        return Ok(HashMap::new());
+        return Ok(ColumnMap::new());
     };
-    let mut out = HashMap::with_capacity(keys.len());
+    let mut out = ColumnMap::with_capacity(keys.len());
     for (k, v) in keys.iter().zip(values) {
         let id = map_key(k, key)?;
         let Some(ty) = schema

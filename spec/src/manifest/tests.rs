@@ -140,11 +140,11 @@ fn full_file(k: i64, partition: Vec<Option<Datum>>) -> DataFile {
         4096 + k,
     )
     .with_partition(partition);
-    f.column_sizes = HashMap::from([(1, 10 + k), (2, 20)]);
-    f.value_counts = HashMap::from([(1, 100), (2, 100)]);
-    f.null_value_counts = HashMap::from([(2, 3)]);
-    f.nan_value_counts = HashMap::from([(10, 0)]);
-    f.lower_bounds = HashMap::from([
+    f.column_sizes = ColumnMap::from([(1, 10 + k), (2, 20)]);
+    f.value_counts = ColumnMap::from([(1, 100), (2, 100)]);
+    f.null_value_counts = ColumnMap::from([(2, 3)]);
+    f.nan_value_counts = ColumnMap::from([(10, 0)]);
+    f.lower_bounds = ColumnMap::from([
         (1, Datum::Long(-5)),
         (2, Datum::String("aa".into())),
         (
@@ -159,7 +159,7 @@ fn full_file(k: i64, partition: Vec<Option<Datum>>) -> DataFile {
         (10, Datum::Double(-0.0)),
         (4, Datum::Date(-3)),
     ]);
-    f.upper_bounds = HashMap::from([
+    f.upper_bounds = ColumnMap::from([
         (1, Datum::Long(500)),
         (2, Datum::String("zz".into())),
         (3, Datum::Timestamptz(1_000)),
@@ -756,7 +756,7 @@ fn fields_resolve_by_id_not_position_or_name() {
     assert_eq!(e.data_file.file_format, DataFileFormat::Orc);
     assert_eq!(e.data_file.record_count, 55);
     assert_eq!(e.data_file.partition, vec![Some(Datum::Long(77))]);
-    assert_eq!(e.data_file.column_sizes, HashMap::from([(1, 9)]));
+    assert_eq!(e.data_file.column_sizes, ColumnMap::from([(1, 9)]));
     assert_eq!(m.metadata.content, ManifestContentType::Data);
 }
 
@@ -834,7 +834,7 @@ fn int_maps_in_every_layout() {
         let m = Manifest::parse(&bytes).unwrap_or_else(|e| panic!("{map_schema}: {e}"));
         assert_eq!(
             m.entries[0].data_file.value_counts,
-            HashMap::from([(1, 300), (2, -5), (70_000, 1 << 40)]),
+            ColumnMap::from([(1, 300), (2, -5), (70_000, 1 << 40)]),
             "{map_schema}"
         );
     }
@@ -848,13 +848,13 @@ fn bounds_of_unknown_columns_are_dropped() {
         Some(1),
     );
     let mut f = DataFile::new(DataFileFormat::Parquet, "f", 1, 1);
-    f.lower_bounds = HashMap::from([(1, Datum::Long(1)), (500, Datum::Int(3))]);
+    f.lower_bounds = ColumnMap::from([(1, Datum::Long(1)), (500, Datum::Int(3))]);
     w.add(f).unwrap();
     let (bytes, _) = w.finish("m").unwrap();
     let m = Manifest::parse(&bytes).unwrap();
     assert_eq!(
         m.entries[0].data_file.lower_bounds,
-        HashMap::from([(1, Datum::Long(1))])
+        ColumnMap::from([(1, Datum::Long(1))])
     );
 }
 
@@ -905,11 +905,11 @@ fn rest_json_reads_java_forms_and_rejects_bad_input() {
     let f = DataFile::from_rest_json(&v, &schema(), &empty).unwrap();
     assert_eq!(
         f.lower_bounds,
-        HashMap::from([(1, Datum::Long(5)), (11, Datum::Int(7))])
+        ColumnMap::from([(1, Datum::Long(5)), (11, Datum::Int(7))])
     );
     assert_eq!(
         f.upper_bounds,
-        HashMap::from([(1, Datum::Long(9)), (2, Datum::String("zz".into()))])
+        ColumnMap::from([(1, Datum::Long(9)), (2, Datum::String("zz".into()))])
     );
     for (patch, needle) in [
         (json!({"record-count": null}), "record-count"),
@@ -989,7 +989,8 @@ fn any_entry() -> impl Strategy<Value = ManifestEntry> {
         any_datum_of(&P::Binary),
     )
         .prop_map(|(a, b, c, d, e, f, g)| vec![a, b, c, d, e, f, g]);
-    let counts = proptest::collection::hash_map(1i32..16, any::<i64>(), 0..5);
+    let counts =
+        proptest::collection::hash_map(1i32..16, any::<i64>(), 0..5).prop_map(ColumnMap::from);
     let bounds = proptest::collection::hash_map(
         prop_oneof![Just(1i32), Just(2), Just(11)],
         any::<i32>(),
@@ -1005,7 +1006,7 @@ fn any_entry() -> impl Strategy<Value = ManifestEntry> {
                 };
                 (k, d)
             })
-            .collect::<HashMap<_, _>>()
+            .collect::<ColumnMap<_>>()
     });
     (
         (
@@ -1204,7 +1205,7 @@ fn reads_pyiceberg_manifests_and_manifest_list() {
             for (d, p) in f.partition.iter().zip(parts) {
                 assert!(datum_matches_pyiceberg(d.as_ref(), p), "{d:?} vs {p}");
             }
-            let counts = |m: &HashMap<i32, i64>| -> serde_json::Value {
+            let counts = |m: &ColumnMap<i64>| -> serde_json::Value {
                 m.iter()
                     .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
                     .collect::<serde_json::Map<_, _>>()
@@ -1214,7 +1215,7 @@ fn reads_pyiceberg_manifests_and_manifest_list() {
             assert_eq!(counts(&f.value_counts), x["value_counts"]);
             assert_eq!(counts(&f.null_value_counts), x["null_value_counts"]);
             assert_eq!(counts(&f.nan_value_counts), x["nan_value_counts"]);
-            let bounds = |m: &HashMap<i32, Datum>| -> serde_json::Value {
+            let bounds = |m: &ColumnMap<Datum>| -> serde_json::Value {
                 m.iter()
                     .map(|(k, v)| (k.to_string(), serde_json::Value::from(hex(&v.to_bytes()))))
                     .collect::<serde_json::Map<_, _>>()

@@ -1,6 +1,6 @@
 //! [`ManifestWriter`]: builds the bytes of a manifest and its manifest-list entry.
 
-use std::collections::HashMap;
+use super::ColumnMap;
 
 use super::avro_schema::{check_partition_type, decimal_required_bytes, manifest_entry_schema};
 use super::{
@@ -292,24 +292,20 @@ fn update_summary(acc: &mut FieldSummary, value: Option<&Datum>) {
     }
 }
 
-fn put_count_map(buf: &mut Vec<u8>, m: &HashMap<i32, i64>) {
+fn put_count_map(buf: &mut Vec<u8>, m: &ColumnMap<i64>) {
     put_union_branch(buf, !m.is_empty());
     if !m.is_empty() {
-        let mut pairs: Vec<(i32, i64)> = m.iter().map(|(k, v)| (*k, *v)).collect();
-        pairs.sort_unstable();
-        put_array(buf, &pairs, |b, (k, v)| {
+        put_array(buf, m.as_slice(), |b, (k, v)| {
             put_int(b, *k);
             put_long(b, *v);
         });
     }
 }
 
-fn put_bound_map(buf: &mut Vec<u8>, m: &HashMap<i32, Datum>) {
+fn put_bound_map(buf: &mut Vec<u8>, m: &ColumnMap<Datum>) {
     put_union_branch(buf, !m.is_empty());
     if !m.is_empty() {
-        let mut pairs: Vec<(i32, &Datum)> = m.iter().map(|(k, v)| (*k, v)).collect();
-        pairs.sort_unstable_by_key(|(k, _)| *k);
-        put_array(buf, &pairs, |b, (k, v)| {
+        put_array(buf, m.as_slice(), |b, (k, v)| {
             put_int(b, *k);
             put_bytes(b, &v.to_bytes());
         });

@@ -59,7 +59,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::io::{Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::ser::Serializer;
@@ -77,7 +77,7 @@ use crate::partition::{
     UnboundPartitionSpec,
 };
 use crate::schema::Schema;
-use crate::snapshot::{MAIN_BRANCH, Operation, Snapshot, SnapshotReference, Summary};
+use crate::snapshot::{MAIN_BRANCH, Operation, Snapshot, SnapshotRef, SnapshotReference, Summary};
 use crate::sort::SortOrder;
 
 /// Top-level fields that other writers have put in metadata files and that Floe reads
@@ -458,6 +458,7 @@ fn parse_object(mut f: Fields<'_>) -> Result<TableMetadata> {
         statistics,
         partition_statistics,
         next_row_id,
+        snapshot_json: SnapshotJsonCache::default(),
     };
     metadata.validate()?;
     Ok(metadata)
@@ -785,11 +786,76 @@ struct TableMetadataWire<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     next_row_id: Option<i64>,
     refs: BTreeMap<&'a str, &'a SnapshotReference>,
-    snapshots: Vec<SnapshotWire<'a>>,
+    snapshots: SnapshotsWire<'a>,
     statistics: &'a [StatisticsFile],
     partition_statistics: &'a [PartitionStatisticsFile],
     snapshot_log: &'a [SnapshotLog],
     metadata_log: &'a [MetadataLog],
+}
+
+/// The JSON text of each snapshot of a table, shared by a metadata value and every
+/// value built from it (clones share it), so that writing the metadata file of a commit
+/// serializes only the snapshots that are new: the others are copied as text. An entry
+/// holds the snapshot it was written from and is used only for that very snapshot
+/// (`Arc::ptr_eq`) in the same format family (v1 or not); each write keeps only the
+/// snapshots it wrote. Not part of the metadata's value: equality ignores it.
+#[derive(Clone, Default)]
+pub(crate) struct SnapshotJsonCache(Arc<Mutex<HashMap<i64, CachedSnapshotJson>>>);
+
+#[derive(Clone)]
+struct CachedSnapshotJson {
+    snapshot: SnapshotRef,
+    v1: bool,
+    json: Arc<RawValue>,
+}
+
+impl PartialEq for SnapshotJsonCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for SnapshotJsonCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SnapshotJsonCache")
+    }
+}
+
+/// The `snapshots` array, written through the [`SnapshotJsonCache`].
+struct SnapshotsWire<'a> {
+    snapshots: Vec<&'a SnapshotRef>,
+    v1: bool,
+    cache: &'a SnapshotJsonCache,
+}
+
+impl Serialize for SnapshotsWire<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq};
+        let mut cache = self.cache.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut kept = HashMap::with_capacity(self.snapshots.len());
+        let mut seq = serializer.serialize_seq(Some(self.snapshots.len()))?;
+        for &s in &self.snapshots {
+            let json = match cache.get(&s.snapshot_id) {
+                Some(c) if c.v1 == self.v1 && Arc::ptr_eq(&c.snapshot, s) => Arc::clone(&c.json),
+                _ => {
+                    let text = serde_json::to_string(&SnapshotWire::new(s, self.v1))
+                        .map_err(S::Error::custom)?;
+                    Arc::from(RawValue::from_string(text).map_err(S::Error::custom)?)
+                }
+            };
+            seq.serialize_element(&*json)?;
+            kept.insert(
+                s.snapshot_id,
+                CachedSnapshotJson {
+                    snapshot: Arc::clone(s),
+                    v1: self.v1,
+                    json,
+                },
+            );
+        }
+        *cache = kept;
+        seq.end()
+    }
 }
 
 /// The written form of a snapshot, in Java's field order.
@@ -815,12 +881,48 @@ struct SnapshotWire<'a> {
     key_id: Option<&'a str>,
 }
 
-/// A summary: `operation` first, then the other properties sorted by key.
-#[derive(Serialize)]
-struct SummaryWire<'a> {
-    operation: Operation,
-    #[serde(flatten)]
-    properties: BTreeMap<&'a str, &'a str>,
+impl<'a> SnapshotWire<'a> {
+    fn new(s: &'a Snapshot, v1: bool) -> Self {
+        SnapshotWire {
+            sequence_number: (!v1).then_some(s.sequence_number),
+            snapshot_id: s.snapshot_id,
+            parent_snapshot_id: s.parent_snapshot_id,
+            timestamp_ms: s.timestamp_ms,
+            summary: SummaryWire(&s.summary),
+            manifest_list: &s.manifest_list,
+            schema_id: s.schema_id,
+            first_row_id: s.first_row_id,
+            added_rows: s.added_rows,
+            key_id: s.key_id.as_deref(),
+        }
+    }
+}
+
+/// A summary: `operation` first, then the other properties sorted by key (written
+/// straight from the summary: one sorted vector, no map built per snapshot).
+struct SummaryWire<'a>(&'a Summary);
+
+impl Serialize for SummaryWire<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut properties: Vec<(&str, &str)> = self
+            .0
+            .additional_properties
+            .iter()
+            .filter(|(k, _)| k.as_str() != "operation")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        properties.sort_unstable_by_key(|(k, _)| *k);
+        let mut map = serializer.serialize_map(Some(properties.len() + 1))?;
+        map.serialize_entry("operation", &self.0.operation)?;
+        for (k, v) in properties {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 fn sorted_by_key<K: Ord + Copy, T>(map: &HashMap<K, Arc<T>>) -> Vec<&T> {
@@ -833,7 +935,7 @@ impl<'a> From<&'a TableMetadata> for TableMetadataWire<'a> {
     fn from(m: &'a TableMetadata) -> Self {
         let v1 = m.format_version == FormatVersion::V1;
         let v3 = m.format_version >= FormatVersion::V3;
-        let mut snapshots: Vec<&Snapshot> = m.snapshots.values().map(AsRef::as_ref).collect();
+        let mut snapshots: Vec<&SnapshotRef> = m.snapshots.values().collect();
         snapshots.sort_unstable_by_key(|s| (s.sequence_number, s.timestamp_ms, s.snapshot_id));
         TableMetadataWire {
             format_version: m.format_version.number(),
@@ -873,30 +975,11 @@ impl<'a> From<&'a TableMetadata> for TableMetadataWire<'a> {
             },
             next_row_id: if v3 { m.next_row_id } else { None },
             refs: m.refs.iter().map(|(k, v)| (k.as_str(), v)).collect(),
-            snapshots: snapshots
-                .into_iter()
-                .map(|s| SnapshotWire {
-                    sequence_number: (!v1).then_some(s.sequence_number),
-                    snapshot_id: s.snapshot_id,
-                    parent_snapshot_id: s.parent_snapshot_id,
-                    timestamp_ms: s.timestamp_ms,
-                    summary: SummaryWire {
-                        operation: s.summary.operation,
-                        properties: s
-                            .summary
-                            .additional_properties
-                            .iter()
-                            .filter(|(k, _)| k.as_str() != "operation")
-                            .map(|(k, v)| (k.as_str(), v.as_str()))
-                            .collect(),
-                    },
-                    manifest_list: &s.manifest_list,
-                    schema_id: s.schema_id,
-                    first_row_id: s.first_row_id,
-                    added_rows: s.added_rows,
-                    key_id: s.key_id.as_deref(),
-                })
-                .collect(),
+            snapshots: SnapshotsWire {
+                snapshots,
+                v1,
+                cache: &m.snapshot_json,
+            },
             statistics: &m.statistics,
             partition_statistics: &m.partition_statistics,
             snapshot_log: &m.snapshot_log,

@@ -28,7 +28,7 @@ use parquet::file::statistics::Statistics;
 use tokio::sync::OnceCell;
 
 use floe_spec::expr::{BoundExpression, InclusiveMetricsEvaluator};
-use floe_spec::manifest::{DataContentType, DataFile, DataFileFormat};
+use floe_spec::manifest::{ColumnMap, DataContentType, DataFile, DataFileFormat};
 use floe_spec::schema::{Schema, SchemaRef};
 use floe_spec::table_metadata::TableMetadata;
 use floe_spec::types::{NestedFieldRef, PrimitiveType};
@@ -755,10 +755,10 @@ fn row_group_may_match(
     schema: &Schema,
     metrics: &InclusiveMetricsEvaluator,
 ) -> bool {
-    let mut values = HashMap::new();
-    let mut nulls = HashMap::new();
-    let mut lower = HashMap::new();
-    let mut upper = HashMap::new();
+    let mut values = ColumnMap::new();
+    let mut nulls = ColumnMap::new();
+    let mut lower = ColumnMap::new();
+    let mut upper = ColumnMap::new();
     let descr = meta.parquet_schema();
     for (leaf, col) in rg.columns().iter().enumerate() {
         if col.column_descr().path().parts().len() != 1 {
@@ -790,7 +790,7 @@ fn row_group_may_match(
             upper.insert(id, hi);
         }
     }
-    let nans = HashMap::new();
+    let nans = ColumnMap::new();
     metrics.eval(&floe_spec::expr::ColumnStats {
         record_count: rg.num_rows(),
         value_counts: &values,

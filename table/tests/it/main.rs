@@ -1,6 +1,8 @@
 //! Integration tests of `floe-table`, one binary with a module per area.
 
 mod io;
+mod maintenance;
 mod scan;
+mod stream;
 mod transaction;
 mod writer;

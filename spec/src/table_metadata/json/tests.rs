@@ -1122,6 +1122,7 @@ prop_compose! {
             statistics,
             partition_statistics: Vec::new(),
             next_row_id: v3.then_some(next_row_id),
+            snapshot_json: SnapshotJsonCache::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod evolution;
 mod faults;
 mod interop;
 mod operations;
+mod rebase;
 
 use std::collections::HashMap;
 use std::sync::Arc;
