@@ -1,19 +1,16 @@
 //! Fixtures: a fresh catalog database (a temporary SQLite file, or a fresh PostgreSQL
-//! schema dropped at the end) and a temporary warehouse folder; table helpers.
+//! schema dropped at the end) and a temporary warehouse folder; the table helpers of the
+//! conformance suite, re-exported.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use floe_catalog::{
-    Catalog, ErrorKind, LoadedTable, NamespaceIdent, SqlCatalog, SqlCatalogBuilder, TableCommit,
-    TableCreation, TableIdent,
-};
-use floe_spec::commit::{TableRequirement, TableUpdate};
-use floe_spec::schema::Schema;
-use floe_spec::snapshot::{Operation, Snapshot, SnapshotReference, Summary};
+use floe_catalog::{Catalog, SqlCatalog, SqlCatalogBuilder, TableIdent};
 use floe_spec::table_metadata::TableMetadata;
-use floe_spec::types::{NestedField, PrimitiveType, Type};
 use sqlx::Connection;
+
+pub use crate::conformance::{
+    append_commit, assert_kind, creation, files_under, ns, set_property, table, tid,
+};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,115 +113,6 @@ impl Drop for Fixture {
             let _ = handle.join();
         }
     }
-}
-
-pub fn ns(levels: &[&str]) -> NamespaceIdent {
-    NamespaceIdent::new(levels.iter().copied()).unwrap()
-}
-
-pub fn tid(levels: &[&str], name: &str) -> TableIdent {
-    TableIdent::new(ns(levels), name).unwrap()
-}
-
-pub fn schema() -> Schema {
-    Schema::builder()
-        .with_fields([
-            NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)),
-            NestedField::optional(2, "data", Type::Primitive(PrimitiveType::String)),
-        ])
-        .build()
-        .unwrap()
-}
-
-pub fn creation(name: &str) -> TableCreation {
-    TableCreation::new(name, schema())
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// The commit a writer sends to append snapshot `id` on top of `meta`'s main branch.
-pub fn append_commit(ident: &TableIdent, meta: &TableMetadata, id: i64) -> TableCommit {
-    let parent = meta.current_snapshot_id();
-    let snapshot = Snapshot {
-        snapshot_id: id,
-        parent_snapshot_id: parent,
-        sequence_number: meta.last_sequence_number() + 1,
-        timestamp_ms: now_ms().max(meta.last_updated_ms()),
-        manifest_list: format!("{}/metadata/snap-{id}-1-x.avro", meta.location()),
-        summary: Summary {
-            operation: Operation::Append,
-            additional_properties: HashMap::new(),
-        },
-        schema_id: Some(meta.current_schema_id()),
-        first_row_id: None,
-        added_rows: None,
-        key_id: None,
-    };
-    TableCommit::new(
-        ident.clone(),
-        vec![TableRequirement::AssertRefSnapshotId {
-            r#ref: "main".into(),
-            snapshot_id: parent,
-        }],
-        vec![
-            TableUpdate::AddSnapshot { snapshot },
-            TableUpdate::set_snapshot_ref("main", &SnapshotReference::branch(id)),
-        ],
-    )
-}
-
-/// A commit that sets one property (a metadata-only change).
-pub fn set_property(ident: &TableIdent, key: &str, value: &str) -> TableCommit {
-    TableCommit::new(
-        ident.clone(),
-        vec![],
-        vec![TableUpdate::SetProperties {
-            updates: HashMap::from([(key.to_owned(), value.to_owned())]),
-        }],
-    )
-}
-
-/// Creates namespace `db` and table `db.t`.
-pub async fn table(catalog: &dyn Catalog) -> LoadedTable {
-    catalog
-        .create_namespace(&ns(&["db"]), HashMap::new())
-        .await
-        .unwrap();
-    catalog
-        .create_table(&ns(&["db"]), creation("t"))
-        .await
-        .unwrap()
-}
-
-/// Asserts that `result` failed with `kind`.
-#[track_caller]
-pub fn assert_kind<T: std::fmt::Debug>(result: floe_catalog::Result<T>, kind: ErrorKind) {
-    match result {
-        Ok(v) => panic!("expected a {kind:?} error, got Ok({v:?})"),
-        Err(e) => assert_eq!(e.kind(), kind, "unexpected error: {e}"),
-    }
-}
-
-/// Files under a folder, recursively.
-pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// Checks a table is loadable and its metadata coherent: valid, and sequence numbers
