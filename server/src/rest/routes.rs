@@ -382,10 +382,16 @@ async fn get_config(State(state): State<AppState>) -> Response {
             defaults: BTreeMap::new(),
             overrides,
             endpoints: ENDPOINTS.iter().map(Endpoint::advertised).collect(),
-            idempotency_key_lifetime: None,
+            // The catalog keeps every key it recorded (nothing expires them on its own),
+            // so a client may retry a commit with the same key for at least this long.
+            idempotency_key_lifetime: Some(IDEMPOTENCY_KEY_LIFETIME.to_owned()),
         },
     )
 }
+
+/// How long clients may rely on `Idempotency-Key` replays (ISO-8601), advertised in
+/// `/v1/config`.
+const IDEMPOTENCY_KEY_LIFETIME: &str = "PT30M";
 
 fn percent_encode(s: &str) -> String {
     let mut out = String::new();
