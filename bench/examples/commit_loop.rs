@@ -48,7 +48,7 @@ fn main() -> Result<()> {
                 snapshot_id: id,
                 parent_snapshot_id: parent,
                 sequence_number: id,
-                timestamp_ms: 1_700_000_000_000 + id,
+                timestamp_ms: table.metadata.last_updated_ms() + id,
                 manifest_list: format!("{}/metadata/snap-{id}.avro", table.metadata.location()),
                 summary: Summary {
                     operation: Operation::Append,
