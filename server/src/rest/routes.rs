@@ -733,6 +733,14 @@ impl SnapshotMode {
             Self::Refs => "refs",
         }
     }
+
+    /// The load-result cache key of the gzip-encoded answer.
+    fn gzip_key(self) -> &'static str {
+        match self {
+            Self::All => "all+gzip",
+            Self::Refs => "refs+gzip",
+        }
+    }
 }
 
 /// The ETag of a load answer: a hash of the metadata location and the snapshot mode
@@ -784,6 +792,86 @@ fn metadata_value(table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Value> {
 /// The load answer of `table`: the serialized body comes from the load-result cache
 /// when the metadata location was served before in this mode.
 fn load_result(state: &AppState, table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Response> {
+    let body = load_body(state, table, mode)?;
+    let mut response = json_body(StatusCode::OK, body);
+    if let Some(location) = &table.metadata_location {
+        set_etag(&mut response, &etag(location, mode));
+    }
+    Ok(response)
+}
+
+/// Whether the request accepts a gzip-encoded answer (`Accept-Encoding: gzip` with a
+/// non-zero quality).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let zero = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            coding.eq_ignore_ascii_case("gzip") && !zero
+        })
+}
+
+/// The load answer of `table`, gzip-encoded: compressed once per metadata location and
+/// mode and kept in the load-result cache (the compression layer leaves an answer that
+/// is already encoded alone), so that clients asking for gzip (PyIceberg does) do not
+/// cost a compression of the whole metadata per request.
+fn load_result_gzip(
+    state: &AppState,
+    table: &LoadedTable,
+    mode: SnapshotMode,
+) -> ApiResult<Response> {
+    let cache = &state.caches().load_results;
+    let key = mode.gzip_key();
+    let cached = table
+        .metadata_location
+        .as_deref()
+        .and_then(|l| cache.get(l, key));
+    let body = if let Some(body) = cached {
+        body
+    } else {
+        let plain = load_body(state, table, mode)?;
+        let mut encoder =
+            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let gzipped = std::io::Write::write_all(&mut encoder, &plain)
+            .and_then(|()| encoder.finish())
+            .map_err(|e| {
+                ApiError::from(
+                    floe_spec::Error::new(ErrorKind::Unexpected, "cannot gzip the answer")
+                        .with_source(e),
+                )
+            })?;
+        let bytes = bytes::Bytes::from(gzipped);
+        if let Some(l) = &table.metadata_location {
+            cache.insert(l, key, bytes.clone());
+        }
+        bytes
+    };
+    let mut response = json_body(StatusCode::OK, body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(location) = &table.metadata_location {
+        set_etag(&mut response, &etag(location, mode));
+    }
+    Ok(response)
+}
+
+/// The serialized `LoadTableResult` of `table`, from the load-result cache when the
+/// metadata location was served before in this mode.
+fn load_body(
+    state: &AppState,
+    table: &LoadedTable,
+    mode: SnapshotMode,
+) -> ApiResult<bytes::Bytes> {
     let cache = &state.caches().load_results;
     let cached = table
         .metadata_location
@@ -811,11 +899,7 @@ fn load_result(state: &AppState, table: &LoadedTable, mode: SnapshotMode) -> Api
         }
         bytes
     };
-    let mut response = json_body(StatusCode::OK, body);
-    if let Some(location) = &table.metadata_location {
-        set_etag(&mut response, &etag(location, mode));
-    }
-    Ok(response)
+    Ok(body)
 }
 
 fn set_etag(response: &mut Response, etag: &str) {
@@ -861,6 +945,9 @@ async fn load_table(
             set_etag(&mut response, &tag);
             return Ok(response);
         }
+    }
+    if accepts_gzip(&headers) {
+        return load_result_gzip(&state, &loaded, mode);
     }
     load_result(&state, &loaded, mode)
 }

@@ -365,3 +365,51 @@ async fn encoded_table_names() {
         json!([{"namespace": ["a", "b"], "name": "my table"}])
     );
 }
+
+/// A client that accepts gzip gets the load answer gzip-encoded (compressed once per
+/// metadata file and mode, then served from the load-result cache): it decodes to the
+/// plain answer, with the same ETag.
+#[tokio::test]
+async fn load_with_accept_encoding_gzip() {
+    use http_body_util::BodyExt;
+    use std::io::Read;
+    use tower::ServiceExt;
+
+    let s = TestServer::new().await;
+    s.create_namespace(&["db"]).await;
+    s.create_table("db", "t").await;
+    let plain = s.get("/v1/namespaces/db/tables/t").await;
+    assert_eq!(plain.status, StatusCode::OK);
+    let before = s.state.caches().load_results.stats();
+    for round in 0..2 {
+        let req = Request::builder()
+            .uri("/v1/namespaces/db/tables/t")
+            .header(header::ACCEPT_ENCODING, "br;q=0, gzip")
+            .body(Body::empty())
+            .unwrap();
+        let response = s.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers().clone();
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip", "round {round}");
+        assert_eq!(headers[header::ETAG], plain.headers[header::ETAG]);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, plain.text, "round {round}");
+    }
+    let after = s.state.caches().load_results.stats();
+    // The first gzip load misses (then compresses the cached plain body), the second hits.
+    assert_eq!(after.hits - before.hits, 2);
+    assert_eq!(after.misses - before.misses, 1);
+    // gzip refused with q=0: the plain answer.
+    let req = Request::builder()
+        .uri("/v1/namespaces/db/tables/t")
+        .header(header::ACCEPT_ENCODING, "gzip;q=0")
+        .body(Body::empty())
+        .unwrap();
+    let a = s.send(req).await;
+    assert!(!a.headers.contains_key(header::CONTENT_ENCODING));
+    assert_eq!(a.text, plain.text);
+}
