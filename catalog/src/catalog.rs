@@ -168,7 +168,7 @@ pub struct WriterProgress {
     pub writer_id: String,
     /// Its current epoch.
     pub epoch: i64,
-    /// The last committed micro-batch.
+    /// The last committed micro-batch (-1 for an opened writer that has committed none).
     pub last_seq: i64,
     /// The snapshot of the last committed micro-batch.
     pub snapshot_id: Option<i64>,
@@ -326,4 +326,18 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
 
     /// The stored progress of every writer of a table.
     async fn list_writers(&self, table: &TableIdent) -> Result<Vec<WriterProgress>>;
+
+    /// Opens a stream writer: atomically takes the next epoch of `(table, writer_id)`
+    /// (1 for a writer never seen before) and returns its progress with that epoch.
+    /// Every commit of an older epoch is refused from then on (the older instances are
+    /// fenced). A restarted writer resumes at `last_seq + 1` (`last_seq` is -1 while no
+    /// batch was committed).
+    ///
+    /// The default implementation answers `FeatureUnsupported`.
+    async fn open_writer(&self, table: &TableIdent, writer_id: &str) -> Result<WriterProgress> {
+        Err(crate::error::err(
+            crate::ErrorKind::FeatureUnsupported,
+            format!("this catalog cannot open stream writers (writer `{writer_id}` of {table})"),
+        ))
+    }
 }

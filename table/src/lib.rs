@@ -11,6 +11,8 @@
 //! - [`transaction`]: changes committed atomically — appends, overwrites, deletes,
 //!   partition replaces, row deltas, rewrites, schema and spec evolution, properties,
 //!   branches and tags — with conflict validation and retry.
+//! - [`stream`]: exactly-once micro-batch streams — group commit of append intents
+//!   and stream writers.
 //! - [`summary`]: snapshot summaries (added, removed and total counts).
 //!
 //! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
@@ -21,6 +23,7 @@ pub mod arrow_transform;
 pub mod error;
 pub mod io;
 pub mod scan;
+pub mod stream;
 pub mod summary;
 pub mod table;
 pub mod transaction;

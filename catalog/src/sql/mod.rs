@@ -20,6 +20,7 @@
 mod commit;
 mod namespace;
 mod table;
+mod writers;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -510,5 +511,9 @@ impl Catalog for SqlCatalog {
 
     async fn list_writers(&self, table: &TableIdent) -> Result<Vec<WriterProgress>> {
         self.writers_impl(table, None).await
+    }
+
+    async fn open_writer(&self, table: &TableIdent, writer_id: &str) -> Result<WriterProgress> {
+        self.open_writer_impl(table, writer_id).await
     }
 }

@@ -9,3 +9,4 @@ mod common;
 mod concurrency;
 mod crash;
 mod suite;
+mod writers;

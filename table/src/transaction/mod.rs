@@ -363,7 +363,8 @@ impl Transaction {
     }
 
     /// One attempt: applies every action on the loaded metadata; returns the commit.
-    async fn attempt(&mut self) -> Result<Option<(TableCommit, HashSet<String>)>> {
+    /// The group committer ([`crate::stream`]) sends it itself.
+    pub(crate) async fn attempt(&mut self) -> Result<Option<(TableCommit, HashSet<String>)>> {
         let base = self.table.metadata().clone();
         let storage = self.table.storage().clone();
         let mut builder = TableMetadataBuilder::from(base.as_ref());
@@ -490,7 +491,7 @@ impl Transaction {
 
     /// Deletes files written by the transaction and not in `keep`; on failure also the
     /// data files it wrote. Best effort: a failed delete leaves an orphan file.
-    async fn cleanup(&mut self, keep: &HashSet<String>, failed: bool) {
+    pub(crate) async fn cleanup(&mut self, keep: &HashSet<String>, failed: bool) {
         let storage = self.table.storage().clone();
         for path in self.written.drain(..) {
             if !keep.contains(&path) {

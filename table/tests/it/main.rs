@@ -2,5 +2,6 @@
 
 mod io;
 mod scan;
+mod stream;
 mod transaction;
 mod writer;
