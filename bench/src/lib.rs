@@ -13,6 +13,9 @@
 //! - [`table_bench`] (`floe-bench table`): writers, scans and planning against raw
 //!   arrow-rs Parquet and PyIceberg — append throughput, full scans, planning on a table
 //!   with 10,000 snapshots and 100,000 data files.
+//! - [`maintenance_bench`] (`floe-bench maintenance`): compaction against a raw arrow-rs
+//!   Parquet rewrite of the same files, and planning and full-scan time on a
+//!   many-small-file table before and after compaction.
 //!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -25,6 +28,7 @@ pub mod catalog_bench;
 pub mod data;
 pub mod harness;
 pub mod machine;
+pub mod maintenance_bench;
 pub mod peer;
 pub mod report;
 pub mod spec_bench;

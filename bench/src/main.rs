@@ -1,7 +1,7 @@
 //! `floe-bench`: runs a benchmark suite and writes its Markdown report.
 //!
 //! ```text
-//! floe-bench spec|catalog|table [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
+//! floe-bench spec|catalog|table|maintenance [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
 //!                         [--command TEXT] [--postgres-url URL]
 //! ```
 //!
@@ -12,9 +12,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use floe_bench::{catalog_bench, spec_bench, table_bench};
+use floe_bench::{catalog_bench, maintenance_bench, spec_bench, table_bench};
 
-const USAGE: &str = "usage: floe-bench spec|catalog|table [--quick] [--python PATH] [--work-dir DIR] \
+const USAGE: &str = "usage: floe-bench spec|catalog|table|maintenance [--quick] [--python PATH] [--work-dir DIR] \
                      [--out-dir DIR] [--command TEXT] [--postgres-url URL]";
 
 /// The PostgreSQL `scripts/test` starts.
@@ -24,6 +24,7 @@ enum Suite {
     Spec(spec_bench::Options),
     Catalog(catalog_bench::Options),
     Table(spec_bench::Options),
+    Maintenance(spec_bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Suite::Spec(opts) => spec_bench::run(opts),
         Suite::Catalog(opts) => catalog_bench::run(opts),
         Suite::Table(opts) => table_bench::run(opts),
+        Suite::Maintenance(opts) => maintenance_bench::run(opts),
     };
     match result {
         Ok(path) => {
@@ -56,7 +58,7 @@ fn parse(args: &[String]) -> Result<Suite, String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut it = args.iter();
     let suite = match it.next().map(String::as_str) {
-        Some(s @ ("spec" | "catalog" | "table")) => s.to_owned(),
+        Some(s @ ("spec" | "catalog" | "table" | "maintenance")) => s.to_owned(),
         Some(other) => return Err(format!("unknown suite {other:?}")),
         None => return Err("no suite given".to_owned()),
     };
@@ -85,7 +87,17 @@ fn parse(args: &[String]) -> Result<Suite, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(if suite == "spec" || suite == "table" {
+    Ok(if suite == "maintenance" {
+        // No peer process: the comparison is with arrow-rs in the same process.
+        Suite::Maintenance(spec_bench::Options {
+            quick,
+            python,
+            peer_script: manifest_dir.join("peers/pyiceberg_table.py"),
+            work_dir,
+            out_dir,
+            command,
+        })
+    } else if suite == "spec" || suite == "table" {
         let opts = spec_bench::Options {
             quick,
             python,

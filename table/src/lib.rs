@@ -13,6 +13,8 @@
 //!   branches and tags — with conflict validation and retry.
 //! - [`stream`]: exactly-once micro-batch streams — group commit of append intents
 //!   and stream writers.
+//! - [`maintenance`]: snapshot expiry, orphan-file removal, compaction, manifest
+//!   rewrite and metadata-file cleanup, as awaitable builders with dry runs.
 //! - [`summary`]: snapshot summaries (added, removed and total counts).
 //!
 //! Nothing here is Floe-specific on the wire: the files written are plain Iceberg
@@ -22,6 +24,7 @@ pub mod arrow_schema;
 pub mod arrow_transform;
 pub mod error;
 pub mod io;
+pub mod maintenance;
 pub mod scan;
 pub mod stream;
 pub mod summary;

@@ -28,7 +28,10 @@
 //! against the newly committed snapshots, the manifests of added files are reused,
 //! and a new manifest list with the new sequence number is written — after an
 //! exponential backoff (`commit.retry.num-retries` 4, `commit.retry.min-wait-ms` 100,
-//! `commit.retry.max-wait-ms` 60000, `commit.retry.total-timeout-ms` 30 min). A
+//! `commit.retry.max-wait-ms` 60000, `commit.retry.total-timeout-ms` 30 min). An
+//! attempt whose reads fail with an IO error while the table has moved on (snapshot
+//! expiry deleted the files of a head that is no longer current) is retried the same
+//! way. A
 //! validation failure is a `CommitFailed` error that names the operation and the
 //! conflicting file and snapshot, and is not retried.
 //!
@@ -91,6 +94,7 @@ pub use self::retry::{
     RetryConfig, UPDATE_ISOLATION_LEVEL,
 };
 pub use self::schema_update::SchemaUpdate;
+pub(crate) use self::snapshot_producer::new_snapshot_id;
 pub use self::snapshot_producer::{
     MANIFEST_MERGE_ENABLED, MANIFEST_MIN_MERGE_COUNT, MANIFEST_TARGET_SIZE_BYTES,
     REWRITE_USE_STARTING_SEQUENCE_NUMBER, SnapshotKind, SnapshotUpdate, WRITE_METADATA_PATH,
@@ -446,6 +450,23 @@ impl Transaction {
             let (commit, referenced) = match self.attempt().await {
                 Ok(Some(c)) => c,
                 Ok(None) => return Ok(self.table),
+                // A read failed while the table moved on (e.g. snapshot expiry deleted
+                // the files of a head that is no longer current): redo on the new
+                // metadata.
+                Err(e)
+                    if e.kind() == ErrorKind::Io
+                        && retry < config.num_retries
+                        && started.elapsed() < config.total_timeout
+                        && self.moved_on().await =>
+                {
+                    tokio::time::sleep(config.backoff(retry)).await;
+                    retry += 1;
+                    if let Err(e) = self.table.refresh().await {
+                        self.cleanup(&HashSet::new(), true).await;
+                        return Err(e);
+                    }
+                    continue;
+                }
                 Err(e) => {
                     self.cleanup(&HashSet::new(), true).await;
                     return Err(e);
@@ -487,6 +508,15 @@ impl Transaction {
                 }
             }
         }
+    }
+
+    /// Whether the catalog's metadata of the table is newer than the attempt's.
+    async fn moved_on(&self) -> bool {
+        self.table
+            .catalog()
+            .load_table(self.table.ident())
+            .await
+            .is_ok_and(|l| l.metadata_location.as_deref() != self.table.metadata_location())
     }
 
     /// Deletes files written by the transaction and not in `keep`; on failure also the

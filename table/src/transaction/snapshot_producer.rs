@@ -515,11 +515,24 @@ impl SnapshotUpdate {
                 found_start = true;
                 break;
             }
+            // The starting snapshot itself was expired meanwhile, but every snapshot
+            // after it is still there: the history is complete.
+            let child_of_start = start_id.is_some() && s.parent_snapshot_id == start_id;
             if !ctx.own_snapshots.contains(&s.snapshot_id) {
                 new_snapshots.push(s);
             }
+            if child_of_start {
+                found_start = true;
+                break;
+            }
         }
-        if !found_start {
+        // Appends validate nothing: they need no history (snapshot expiry may have
+        // removed it).
+        let appends = matches!(
+            self.kind,
+            SnapshotKind::FastAppend | SnapshotKind::MergeAppend
+        );
+        if !found_start && !appends {
             return Err(Error::commit_failed(format!(
                 "{op}: cannot determine the history between the starting snapshot {} and the \
                  head of branch `{}`: the branch was moved to another line of history",
@@ -563,7 +576,7 @@ impl SnapshotUpdate {
             (Some(f), _) => ConflictScope::Filter(Box::new(f.clone())),
             (None, _) => ConflictScope::All,
         };
-        let history = if new_snapshots.is_empty() {
+        let history = if new_snapshots.is_empty() || appends {
             History::default()
         } else {
             History::load(ctx.storage, &md, &new_snapshots).await?

@@ -212,9 +212,16 @@ impl History {
     }
 
     /// Java `validateDeletedDataFiles`: no data file matching `scope` was removed.
+    ///
+    /// Files removed by a `replace` snapshot (compaction) do not count: a replace keeps
+    /// the same rows in other files, and the operations checked here derive what they
+    /// remove from the new parent on every attempt (filters, partitions), while files
+    /// they name explicitly are checked to be still live. So a delete or overwrite
+    /// never fails because maintenance compacted its files meanwhile.
     pub(crate) fn no_deleted_data(&self, op: &str, scope: &ConflictScope) -> Result<()> {
         for c in &self.changes {
             if c.entry.status == ManifestStatus::Deleted
+                && c.operation != Operation::Replace
                 && c.entry.data_file.content == DataContentType::Data
                 && scope.matches(&c.entry.data_file, c.spec_id)
             {

@@ -1,0 +1,206 @@
+//! Compaction, expiry and manifest rewrite running over and over while 4 writers append
+//! and a deleter deletes, each through its own catalog handle (SQLite, local files):
+//! no writer or deleter fails, every acknowledged row is readable exactly once at the
+//! end, no deleted row comes back (checked during the run too), and no file referenced
+//! by a retained snapshot is ever deleted.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use floe_spec::expr::Reference;
+use floe_spec::manifest::ManifestStatus;
+use floe_spec::values::Datum;
+use floe_table::ErrorKind;
+use floe_table::maintenance::{ExpireSnapshots, RewriteDataFiles, RewriteManifests};
+use floe_table::table::Table;
+use object_store::ObjectStoreExt;
+
+use crate::transaction::{Env, batch, scan_ids};
+
+const WRITERS: i64 = 4;
+const APPENDS_EACH: i64 = 12;
+const DELETES: i64 = 12;
+const SEED: i64 = 900_000;
+
+/// Every file a snapshot of `t`'s metadata references exists in storage.
+async fn referenced_files_exist(t: &Table) {
+    for s in t.metadata().snapshots().values() {
+        let mut paths = vec![s.manifest_list.clone()];
+        for m in t.manifests(Some(s.snapshot_id)).await.unwrap() {
+            paths.push(m.manifest_path.clone());
+            for e in t.manifest_entries(&m).await.unwrap() {
+                if e.status != ManifestStatus::Deleted {
+                    paths.push(e.data_file.file_path.clone());
+                }
+            }
+        }
+        for p in paths {
+            let path = floe_table::writer::default_store_path(&p).unwrap();
+            assert!(
+                t.store().head(&path).await.is_ok(),
+                "file {p} of retained snapshot {} was deleted",
+                s.snapshot_id
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
+    let env = Env::new().await;
+    let props = [
+        ("commit.retry.num-retries", "100"),
+        ("commit.retry.min-wait-ms", "2"),
+        ("commit.retry.max-wait-ms", "50"),
+    ];
+    let t = env.create("safe", true, &props).await;
+    t.append(vec![batch(&t, SEED..SEED + DELETES, "d")])
+        .await
+        .unwrap();
+
+    let acked: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(Vec::new()));
+    let deleted: Arc<Mutex<BTreeSet<i64>>> = Arc::new(Mutex::new(BTreeSet::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let table = env.load_with(env.other_catalog().await, "safe").await;
+        let acked = acked.clone();
+        writers.push(tokio::spawn(async move {
+            for k in 0..APPENDS_EACH {
+                let mut table = table.clone();
+                table.refresh().await.unwrap();
+                let base = w * 10_000 + k * 10;
+                let rows = batch(&table, base..base + 3, &format!("w{w}"));
+                if let Err(e) = table.append(vec![rows]).await {
+                    panic!("writer {w} failed on append {k}: {e}");
+                }
+                acked.lock().unwrap().extend(base..base + 3);
+                tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+            }
+        }));
+    }
+    let deleter = {
+        let table = env.load_with(env.other_catalog().await, "safe").await;
+        let acked = acked.clone();
+        let deleted = deleted.clone();
+        tokio::spawn(async move {
+            for i in 0..DELETES {
+                // Alternately a seed row and a row a writer appended (acknowledged).
+                let id = if i % 2 == 0 {
+                    SEED + i
+                } else {
+                    let pick = acked.lock().unwrap().first().copied();
+                    match pick {
+                        Some(id) if !deleted.lock().unwrap().contains(&id) => id,
+                        _ => SEED + i,
+                    }
+                };
+                let mut table = table.clone();
+                table.refresh().await.unwrap();
+                if let Err(e) = table
+                    .delete(Reference::new("id").equal_to(Datum::Long(id)))
+                    .await
+                {
+                    panic!("the deleter failed on delete {i} (id {id}): {e}");
+                }
+                deleted.lock().unwrap().insert(id);
+                acked.lock().unwrap().retain(|a| *a != id);
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    };
+
+    let maintenance = {
+        let table = env.load_with(env.other_catalog().await, "safe").await;
+        let deleted = deleted.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let (mut compacted, mut expired, mut rounds) = (0_u64, 0_usize, 0_u32);
+            loop {
+                let last = stop.load(Ordering::SeqCst);
+                rounds += 1;
+                let mut t = table.clone();
+                t.refresh().await.unwrap();
+                let r = RewriteDataFiles::new(&t)
+                    .min_input_files(2)
+                    .execute()
+                    .await
+                    .unwrap();
+                compacted += r.committed_groups;
+                t.refresh().await.unwrap();
+                // Snapshots older than 2 s expire (a transaction lasting longer may
+                // lose its history and fail: retention must exceed the longest one).
+                let now = i64::try_from(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_millis(),
+                )
+                .unwrap();
+                match ExpireSnapshots::new(&t)
+                    .older_than_ms(now - 2_000)
+                    .retain_last(2)
+                    .execute()
+                    .await
+                {
+                    Ok(r) => expired += r.expired_snapshot_ids.len(),
+                    Err(e) => assert_eq!(e.kind(), ErrorKind::CommitFailed, "{e}"),
+                }
+                if rounds % 3 == 0 {
+                    t.refresh().await.unwrap();
+                    if let Err(e) = RewriteManifests::new(&t).execute().await {
+                        assert_eq!(e.kind(), ErrorKind::CommitFailed, "{e}");
+                    }
+                }
+                // Invariants on the newest metadata: files of retained snapshots exist,
+                // rows deleted before the scan started stay deleted.
+                let gone: BTreeSet<i64> = deleted.lock().unwrap().clone();
+                t.refresh().await.unwrap();
+                referenced_files_exist(&t).await;
+                let ids = scan_ids(&t).await;
+                for id in &ids {
+                    assert!(!gone.contains(id), "deleted row {id} came back");
+                }
+                if last {
+                    return (compacted, expired, rounds);
+                }
+            }
+        })
+    };
+
+    for w in writers {
+        w.await.unwrap();
+    }
+    deleter.await.unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let (compacted, expired, rounds) = maintenance.await.unwrap();
+    assert!(rounds >= 2);
+    assert!(
+        compacted > 0,
+        "compaction committed nothing in {rounds} rounds"
+    );
+    assert!(expired > 0, "expiry expired nothing in {rounds} rounds");
+
+    // Every acknowledged row exactly once, no deleted row.
+    let t = env.load("safe").await;
+    let gone = deleted.lock().unwrap().clone();
+    assert_eq!(gone.len(), usize::try_from(DELETES).unwrap());
+    let mut want: Vec<i64> = (0..WRITERS)
+        .flat_map(|w| {
+            (0..APPENDS_EACH).flat_map(move |k| (0..3).map(move |j| w * 10_000 + k * 10 + j))
+        })
+        .chain(SEED..SEED + DELETES)
+        .filter(|id| !gone.contains(id))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(scan_ids(&t).await, want);
+    referenced_files_exist(&t).await;
+    // The table ends compacted: far fewer files than appends.
+    let files = t.live_entries(None).await.unwrap().len();
+    assert!(
+        files < usize::try_from(WRITERS * APPENDS_EACH).unwrap(),
+        "{files} files"
+    );
+}
