@@ -16,6 +16,9 @@
 //! - [`maintenance_bench`] (`floe-bench maintenance`): compaction against a raw arrow-rs
 //!   Parquet rewrite of the same files, and planning and full-scan time on a
 //!   many-small-file table before and after compaction.
+//! - [`stream_bench`] (`floe-bench stream`): 1, 4, 16 and 64 writers appending 1,000-row
+//!   micro-batches to one table — batches per second, ack latency and manifests per
+//!   1,000 batches, Floe with and without group commit beside PyIceberg's `SqlCatalog`.
 //!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -32,4 +35,5 @@ pub mod maintenance_bench;
 pub mod peer;
 pub mod report;
 pub mod spec_bench;
+pub mod stream_bench;
 pub mod table_bench;
