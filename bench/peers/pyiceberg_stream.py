@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -42,6 +43,9 @@ from pyiceberg.types import IntegerType, LongType, NestedField, StringType
 
 NAMESPACE = "bench"
 ROWS = 1000
+
+# PyIceberg logs every retried commit as a warning; the harness counts outcomes itself.
+logging.getLogger("pyiceberg").setLevel(logging.ERROR)
 
 # The same four columns as the Floe side's table (floe-bench stream_bench::schema).
 SCHEMA = Schema(
