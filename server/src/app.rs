@@ -30,6 +30,7 @@ use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
 use floe_table::io::FileIO;
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
 use floe_table::transaction::AppendRebaser;
+use floe_table::stream::{GroupCommitConfig, GroupCommitter};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -66,6 +67,8 @@ pub struct Settings {
     pub namespace_separator: Option<String>,
     /// Authentication.
     pub auth: AuthConfig,
+    /// Group commit of append intents (`POST .../appends`).
+    pub group_commit: GroupCommitConfig,
 }
 
 impl Default for Settings {
@@ -78,6 +81,7 @@ impl Default for Settings {
                 token_ttl_secs: 3600,
                 ..AuthConfig::default()
             },
+            group_commit: GroupCommitConfig::default(),
         }
     }
 }
@@ -101,6 +105,7 @@ struct Inner {
     warehouse: Option<Warehouse>,
     caches: Caches,
     rebaser: Option<AppendRebaser>,
+    group_committer: Option<GroupCommitter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -116,7 +121,7 @@ impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
     /// answers 406; see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None, None)
+        Self::build(catalog, settings, None, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -126,7 +131,7 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None, None)
+        Self::build(catalog, settings, Some(stats), None, None, None)
     }
 
     /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, and
@@ -139,12 +144,18 @@ impl AppState {
             warehouse.path(l)
         }));
         let stats = Arc::clone(&catalog);
+        let committer = GroupCommitter::new(
+            Arc::clone(&catalog) as Arc<dyn Catalog>,
+            Arc::clone(checker.store()),
+            settings.group_commit.clone(),
+        );
         Self::build(
             catalog,
             settings,
             Some(Arc::new(move || stats.cache_stats())),
             Some(io),
             Some(checker),
+            Some(committer),
         )
     }
 
@@ -154,6 +165,7 @@ impl AppState {
         cache_stats: Option<CacheStatsFn>,
         file_io: Option<Arc<dyn FileRead>>,
         warehouse: Option<Warehouse>,
+        group_committer: Option<GroupCommitter>,
     ) -> Self {
         // Blind appends against a stale head are rebased when the server can reach
         // the table files (a warehouse is known).
@@ -172,6 +184,7 @@ impl AppState {
                 file_io,
                 warehouse,
                 caches: Caches::default(),
+                group_committer,
             }),
         }
     }
@@ -192,6 +205,11 @@ impl AppState {
     /// `floe.commit.rebase-appends`), when the catalog has a warehouse.
     pub fn rebaser(&self) -> Option<&AppendRebaser> {
         self.inner.rebaser.as_ref()
+    }
+
+    /// The group committer of append intents, when the catalog has an object store.
+    pub fn group_committer(&self) -> Option<&GroupCommitter> {
+        self.inner.group_committer.as_ref()
     }
 
     /// The server's caches (load results, manifests).

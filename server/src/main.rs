@@ -79,6 +79,13 @@ struct ServeArgs {
     /// Requests running longer are answered with 504, in seconds.
     #[arg(long, env = "FLOE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     request_timeout_secs: u64,
+    /// Group commit: how long the first append intent of a table waits for others, in
+    /// milliseconds.
+    #[arg(long, env = "FLOE_GROUP_COMMIT_WINDOW_MS", default_value_t = 5)]
+    group_commit_window_ms: u64,
+    /// Group commit: the most append intents in one snapshot.
+    #[arg(long, env = "FLOE_GROUP_COMMIT_MAX", default_value_t = 256)]
+    group_commit_max: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -161,6 +168,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             clients,
             signing_key: args.token_secret.map(String::into_bytes),
             token_ttl_secs: args.token_ttl_secs,
+        },
+        group_commit: floe_table::stream::GroupCommitConfig {
+            window: Duration::from_millis(args.group_commit_window_ms),
+            max_intents: args.group_commit_max.max(1),
+            ..floe_table::stream::GroupCommitConfig::default()
         },
     };
     let auth_on = !settings.auth.tokens.is_empty() || !settings.auth.clients.is_empty();

@@ -5,6 +5,7 @@
 //! handlers are thin: identifiers and bodies are decoded here, the work is done by the
 //! catalog (`floe-catalog`) and the commit rules of `floe-spec`.
 
+pub mod appends;
 pub mod extract;
 pub mod model;
 pub mod openapi;

@@ -36,6 +36,7 @@ fn parameter(name: &str) -> Value {
         "namespace" => "Namespace levels joined by 0x1F (`%1F`), each level percent-encoded.",
         "table" => "The table name, percent-encoded.",
         "plan-id" => "A plan id (Floe plans synchronously, so none is ever pending).",
+        "writer-id" => "A stream writer id (Floe extension), percent-encoded.",
         _ => "",
     };
     json!({

@@ -35,7 +35,7 @@ use crate::rest::model::{
     RegisterTableRequest, RenameTableRequest, ReportMetricsRequest, TableIdentifier,
     UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
 };
-use crate::rest::{openapi, plan};
+use crate::rest::{appends, openapi, plan};
 
 /// One Iceberg endpoint: method and path below `/v1/{prefix}`, with its OpenAPI
 /// operation id and success status.
@@ -78,6 +78,9 @@ endpoints! {
     "GET" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}" "fetchPlanningResult" 200,
     "DELETE" "/namespaces/{namespace}/tables/{table}/plan/{plan-id}" "cancelPlanning" 204,
     "POST" "/namespaces/{namespace}/tables/{table}/tasks" "fetchScanTasks" 200,
+    "POST" "/namespaces/{namespace}/tables/{table}/appends" "appendFiles" 200,
+    "GET" "/namespaces/{namespace}/tables/{table}/writers" "listWriters" 200,
+    "POST" "/namespaces/{namespace}/tables/{table}/writers/{writer-id}" "openWriter" 200,
     "POST" "/tables/rename" "renameTable" 204,
     "POST" "/transactions/commit" "commitTransaction" 204,
 }
@@ -199,6 +202,13 @@ impl Endpoint {
             }
             ("POST", "/namespaces/{namespace}/tables/{table}/tasks") => {
                 post(plan::fetch_scan_tasks)
+            }
+            ("POST", "/namespaces/{namespace}/tables/{table}/appends") => {
+                post(appends::append_files)
+            }
+            ("GET", "/namespaces/{namespace}/tables/{table}/writers") => get(appends::list_writers),
+            ("POST", "/namespaces/{namespace}/tables/{table}/writers/{writer-id}") => {
+                post(appends::open_writer)
             }
             ("POST", "/tables/rename") => post(rename_table),
             ("POST", "/transactions/commit") => post(commit_transaction),

@@ -5,10 +5,12 @@
 // Test helpers outside `#[test]` functions unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod appends;
 mod common;
 mod middleware;
 mod namespaces;
 mod openapi;
 mod plan;
 mod rebase;
+mod replicas;
 mod tables;

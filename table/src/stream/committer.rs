@@ -246,7 +246,12 @@ async fn run_queue(shared: Arc<Shared>, table: TableIdent, queue: Arc<Queue>) {
             state.pending.drain(..n).collect()
         };
         if !group.is_empty() {
-            commit_group(&shared, &table, group).await;
+            // In its own task: should a commit panic, its submitters hear an unknown
+            // outcome (their answer channels drop) and the queue goes on.
+            let shared = Arc::clone(&shared);
+            let table = table.clone();
+            let done = tokio::spawn(async move { commit_group(&shared, &table, group).await });
+            let _ = done.await;
         }
     }
 }
