@@ -26,6 +26,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use floe_catalog::sql::tasks::QueueConfig;
 use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
 use floe_table::io::FileIO;
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
@@ -42,6 +43,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Auth, AuthConfig, Verdict};
 use crate::cache::Caches;
 use crate::error::{ApiError, INTERNAL_MESSAGE};
+use crate::maintenance::Maintenance;
 use crate::metrics::Metrics;
 use crate::rest::extract::BodyLimit;
 use crate::rest::routes;
@@ -104,8 +106,9 @@ struct Inner {
     file_io: Option<Arc<dyn FileRead>>,
     warehouse: Option<Warehouse>,
     caches: Caches,
-    rebaser: Option<AppendRebaser>,
     group_committer: Option<GroupCommitter>,
+    rebaser: Option<AppendRebaser>,
+    maintenance: Option<Maintenance>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -121,7 +124,7 @@ impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
     /// answers 406; see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None, None, None)
+        Self::build(catalog, settings, None, None, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -131,12 +134,24 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None, None, None)
+        Self::build(catalog, settings, Some(stats), None, None, None, None)
     }
 
-    /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, and
-    /// its warehouse's object store for server-side scan planning.
+    /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, its
+    /// warehouse's object store for server-side scan planning, and its maintenance
+    /// task queue (default settings) for the maintenance endpoints.
     pub fn for_sql_catalog(catalog: Arc<SqlCatalog>, settings: Settings) -> Self {
+        let maintenance = Maintenance::new((*catalog).clone(), QueueConfig::default());
+        Self::for_sql_catalog_with_maintenance(catalog, settings, maintenance)
+    }
+
+    /// [`AppState::for_sql_catalog`] sharing `maintenance` (its queue and metrics) with
+    /// the scheduler and workers of the process.
+    pub fn for_sql_catalog_with_maintenance(
+        catalog: Arc<SqlCatalog>,
+        settings: Settings,
+        maintenance: Maintenance,
+    ) -> Self {
         let warehouse = catalog.warehouse().clone();
         let store = Arc::clone(warehouse.store());
         let checker = warehouse.clone();
@@ -156,6 +171,7 @@ impl AppState {
             Some(io),
             Some(checker),
             Some(committer),
+            Some(maintenance),
         )
     }
 
@@ -166,6 +182,7 @@ impl AppState {
         file_io: Option<Arc<dyn FileRead>>,
         warehouse: Option<Warehouse>,
         group_committer: Option<GroupCommitter>,
+        maintenance: Option<Maintenance>,
     ) -> Self {
         // Blind appends against a stale head are rebased when the server can reach
         // the table files (a warehouse is known).
@@ -185,6 +202,7 @@ impl AppState {
                 warehouse,
                 caches: Caches::default(),
                 group_committer,
+                maintenance,
             }),
         }
     }
@@ -201,20 +219,26 @@ impl AppState {
         self.inner.warehouse.as_ref()
     }
 
+    /// The group committer of append intents, when the catalog has an object store.
+    pub fn group_committer(&self) -> Option<&GroupCommitter> {
+        self.inner.group_committer.as_ref()
+    }
+
     /// Commits with the rebase of blind appends (table property
     /// `floe.commit.rebase-appends`), when the catalog has a warehouse.
     pub fn rebaser(&self) -> Option<&AppendRebaser> {
         self.inner.rebaser.as_ref()
     }
 
-    /// The group committer of append intents, when the catalog has an object store.
-    pub fn group_committer(&self) -> Option<&GroupCommitter> {
-        self.inner.group_committer.as_ref()
-    }
-
     /// The server's caches (load results, manifests).
     pub fn caches(&self) -> &Caches {
         &self.inner.caches
+    }
+
+    /// The maintenance queue and metrics, when the catalog has a task queue (a
+    /// [`SqlCatalog`]).
+    pub fn maintenance(&self) -> Option<&Maintenance> {
+        self.inner.maintenance.as_ref()
     }
 
     /// The catalog.

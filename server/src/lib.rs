@@ -8,6 +8,7 @@
 //! - [`cache`]: the load-result and manifest caches.
 //! - [`auth`]: static bearer tokens and OAuth2 client-credentials tokens.
 //! - [`metrics`]: Prometheus metrics.
+//! - [`maintenance`]: the maintenance scheduler, workers and task queue handle.
 //!
 //! ```
 //! use floe_server::rest::model::CatalogConfig;
@@ -20,5 +21,6 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod error;
+pub mod maintenance;
 pub mod metrics;
 pub mod rest;

@@ -1,4 +1,7 @@
-//! The `floe` binary: `floe serve` runs the Iceberg REST catalog.
+//! The `floe` binary: `floe serve` runs the Iceberg REST catalog (and, unless
+//! `--no-maintenance`, the maintenance scheduler and workers); `floe worker` runs only
+//! maintenance workers; `floe maintenance <action> ns.table` asks a running server to
+//! run an action and waits for it.
 //!
 //! With no flags it keeps everything under `./floe-data` (a SQLite catalog and a local
 //! warehouse) and listens on 127.0.0.1:8181. Every flag has a `FLOE_*` environment
@@ -12,8 +15,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use floe_catalog::SqlCatalog;
+use floe_catalog::sql::tasks::QueueConfig;
 use floe_server::app::{AppState, Settings, router};
 use floe_server::auth::AuthConfig;
+use floe_server::maintenance::client::MaintenanceClient;
+use floe_server::maintenance::scheduler::SchedulerSettings;
+use floe_server::maintenance::worker::WorkerSettings;
+use floe_server::maintenance::{Action, Maintenance};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +38,97 @@ struct Cli {
 enum Command {
     /// Runs the Iceberg REST catalog server.
     Serve(ServeArgs),
+    /// Runs only maintenance workers (no HTTP server, no scheduler) on a catalog.
+    Worker(WorkerArgs),
+    /// Asks a running server to run a maintenance action and waits for it.
+    Maintenance(MaintenanceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    /// The folder for the default catalog database and warehouse.
+    #[arg(long, env = "FLOE_DATA_DIR", default_value = "./floe-data")]
+    data_dir: PathBuf,
+    /// The catalog database (default: `<data-dir>/catalog.db`).
+    #[arg(long, env = "FLOE_CATALOG")]
+    catalog: Option<String>,
+    /// The warehouse (default: `<data-dir>/warehouse`).
+    #[arg(long, env = "FLOE_WAREHOUSE")]
+    warehouse: Option<String>,
+    /// The log filter.
+    #[arg(long, env = "FLOE_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+    #[command(flatten)]
+    maintenance: MaintenanceOptions,
+}
+
+/// Maintenance settings shared by `serve` and `worker`.
+#[derive(Debug, clap::Args)]
+struct MaintenanceOptions {
+    /// Maintenance worker loops in this process.
+    #[arg(long, env = "FLOE_MAINTENANCE_WORKERS", default_value_t = 2)]
+    maintenance_workers: usize,
+    /// The most maintenance tasks running at once over all processes.
+    #[arg(long, env = "FLOE_MAINTENANCE_MAX_RUNNING", default_value_t = 2)]
+    maintenance_max_running: u32,
+    /// Seconds between scheduler sweeps over every table.
+    #[arg(long, env = "FLOE_MAINTENANCE_SWEEP_SECS", default_value_t = 300)]
+    maintenance_sweep_secs: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct MaintenanceArgs {
+    /// The server.
+    #[arg(
+        long,
+        env = "FLOE_SERVER",
+        default_value = "http://127.0.0.1:8181",
+        global = true
+    )]
+    server: String,
+    /// A bearer token for the server.
+    #[arg(long, env = "FLOE_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: MaintenanceCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum MaintenanceCommand {
+    /// Compacts small data files (folding deletes).
+    Compact(RequestArgs),
+    /// Expires old snapshots and deletes the files only they reached.
+    ExpireSnapshots(RequestArgs),
+    /// Removes files no metadata references.
+    RemoveOrphanFiles(RequestArgs),
+    /// Merges small manifests.
+    RewriteManifests(RequestArgs),
+    /// Shows one task.
+    Status {
+        /// The task id.
+        id: i64,
+    },
+    /// Lists the newest tasks.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RequestArgs {
+    /// The table: `namespace.table` (nested namespaces: `a.b.table`).
+    table: String,
+    /// Only report what the action would do.
+    #[arg(long)]
+    dry_run: bool,
+    /// An action option as `key=value` (repeatable; the value is JSON, or a string).
+    #[arg(long = "option", short = 'o')]
+    options: Vec<String>,
+    /// Return the task id without waiting.
+    #[arg(long)]
+    no_wait: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,12 +185,21 @@ struct ServeArgs {
     /// Group commit: the most append intents in one snapshot.
     #[arg(long, env = "FLOE_GROUP_COMMIT_MAX", default_value_t = 256)]
     group_commit_max: usize,
+    /// Runs no maintenance (no scheduler, no workers) in this server.
+    #[arg(long, env = "FLOE_NO_MAINTENANCE")]
+    no_maintenance: bool,
+    #[command(flatten)]
+    maintenance: MaintenanceOptions,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
-    init_tracing(&args.log_level);
+    let log_level = match &cli.command {
+        Command::Serve(a) => a.log_level.clone(),
+        Command::Worker(a) => a.log_level.clone(),
+        Command::Maintenance(_) => "warn".to_owned(),
+    };
+    init_tracing(&log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,7 +210,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args)) {
+    let done = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Worker(args) => runtime.block_on(worker(args)),
+        Command::Maintenance(args) => runtime.block_on(maintenance_cli(args)),
+    };
+    match done {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("floe: {e}");
@@ -176,8 +289,26 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         },
     };
     let auth_on = !settings.auth.tokens.is_empty() || !settings.auth.clients.is_empty();
-    let state = AppState::for_sql_catalog(catalog.clone(), settings);
+    let maintenance = Maintenance::new((*catalog).clone(), queue_config(&args.maintenance));
+    let state =
+        AppState::for_sql_catalog_with_maintenance(catalog.clone(), settings, maintenance.clone());
     let app = router(state);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let background = if args.no_maintenance {
+        tracing::info!("maintenance is off (--no-maintenance)");
+        Vec::new()
+    } else {
+        floe_server::maintenance::start(
+            &catalog,
+            &maintenance,
+            Some(SchedulerSettings {
+                sweep_interval: Duration::from_secs(args.maintenance.maintenance_sweep_secs.max(1)),
+                ..SchedulerSettings::default()
+            }),
+            &worker_settings(&args.maintenance),
+            &stopped,
+        )
+    };
 
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -196,8 +327,151 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
+    let _ = stop.send(true);
+    for h in background {
+        let _ = h.await;
+    }
     tracing::info!("stopped; closing the catalog");
     catalog.close().await;
+    Ok(())
+}
+
+fn queue_config(o: &MaintenanceOptions) -> QueueConfig {
+    QueueConfig {
+        max_running: o.maintenance_max_running.max(1),
+        ..QueueConfig::default()
+    }
+}
+
+fn worker_settings(o: &MaintenanceOptions) -> WorkerSettings {
+    WorkerSettings {
+        workers: o.maintenance_workers.max(1),
+        ..WorkerSettings::default()
+    }
+}
+
+async fn open_catalog(
+    data_dir: &Path,
+    catalog: Option<&String>,
+    warehouse: Option<&String>,
+) -> Result<(Arc<SqlCatalog>, String, String), String> {
+    let data_dir = std::path::absolute(data_dir)
+        .map_err(|e| format!("invalid --data-dir {}: {e}", data_dir.display()))?;
+    let catalog_url = if let Some(url) = catalog {
+        url.clone()
+    } else {
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        sqlite_url(&data_dir.join("catalog.db"))
+    };
+    let warehouse = warehouse
+        .cloned()
+        .unwrap_or_else(|| data_dir.join("warehouse").display().to_string());
+    let catalog = SqlCatalog::connect(&catalog_url, &warehouse)
+        .await
+        .map_err(|e| format!("cannot open the catalog: {e}"))?;
+    Ok((Arc::new(catalog), catalog_url, warehouse))
+}
+
+/// `floe worker`: maintenance workers only, until SIGTERM or ctrl-c.
+async fn worker(args: WorkerArgs) -> Result<(), String> {
+    let (catalog, url, warehouse) = open_catalog(
+        &args.data_dir,
+        args.catalog.as_ref(),
+        args.warehouse.as_ref(),
+    )
+    .await?;
+    let maintenance = Maintenance::new((*catalog).clone(), queue_config(&args.maintenance));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = worker_settings(&args.maintenance);
+    let handles =
+        floe_server::maintenance::start(&catalog, &maintenance, None, &settings, &stopped);
+    tracing::info!(catalog = %redact(&url), %warehouse, workers = settings.workers, "maintenance workers running");
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    catalog.close().await;
+    Ok(())
+}
+
+/// `floe maintenance ...`: talks to a running server.
+async fn maintenance_cli(args: MaintenanceArgs) -> Result<(), String> {
+    let client = MaintenanceClient::new(&args.server, args.token.clone())?;
+    let (action, request) = match args.command {
+        MaintenanceCommand::Status { id } => {
+            let task = client.task(id).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&task).unwrap_or_default()
+            );
+            return Ok(());
+        }
+        MaintenanceCommand::List { limit } => {
+            let tasks = client.list(limit).await?;
+            for t in tasks["tasks"].as_array().into_iter().flatten() {
+                println!(
+                    "{:>6}  {:<20} {:<10} {}.{} attempts={}",
+                    t["task-id"],
+                    t["action"].as_str().unwrap_or(""),
+                    t["status"].as_str().unwrap_or(""),
+                    t["table"]["namespace"]
+                        .as_array()
+                        .map(|l| l
+                            .iter()
+                            .filter_map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join("."))
+                        .unwrap_or_default(),
+                    t["table"]["name"].as_str().unwrap_or(""),
+                    t["attempts"],
+                );
+            }
+            return Ok(());
+        }
+        MaintenanceCommand::Compact(r) => (Action::Compact, r),
+        MaintenanceCommand::ExpireSnapshots(r) => (Action::ExpireSnapshots, r),
+        MaintenanceCommand::RemoveOrphanFiles(r) => (Action::RemoveOrphanFiles, r),
+        MaintenanceCommand::RewriteManifests(r) => (Action::RewriteManifests, r),
+    };
+    let mut options = serde_json::Map::new();
+    for o in &request.options {
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| format!("--option `{o}` must be key=value"))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::from(v));
+        options.insert(k.to_owned(), value);
+    }
+    let id = client
+        .request(&request.table, action.as_str(), options, request.dry_run)
+        .await?;
+    eprintln!("{action} of {}: task {id}", request.table);
+    if request.no_wait {
+        println!("{id}");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let spinner = ['|', '/', '-', '\\'];
+    let mut tick = 0usize;
+    let task = client
+        .wait(id, Duration::from_millis(500), |t| {
+            tick += 1;
+            eprint!(
+                "\r{} task {id}: {:<9} attempt {} — {}s   ",
+                spinner[tick % spinner.len()],
+                t["status"].as_str().unwrap_or("?"),
+                t["attempts"],
+                started.elapsed().as_secs()
+            );
+        })
+        .await;
+    eprintln!();
+    let task = task?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&task["result"]).unwrap_or_default()
+    );
     Ok(())
 }
 

@@ -231,7 +231,15 @@ impl SqlCatalog {
                 .try_commit(&commits, idempotency_key.as_deref(), create_only)
                 .await;
             match attempted {
-                Ok(Attempt::Done(result)) => return Ok(result),
+                Ok(Attempt::Done(result)) => {
+                    if result.status == CommitStatus::Committed {
+                        for table in &result.tables {
+                            // No subscriber is fine: nobody needs to know.
+                            let _ = self.inner.commits.send(table.ident.clone());
+                        }
+                    }
+                    return Ok(result);
+                }
                 Err(e) => {
                     // The same request may have committed meanwhile (sent twice at
                     // once): its requirements then fail against its own result.

@@ -20,6 +20,7 @@
 mod commit;
 mod namespace;
 mod table;
+pub mod tasks;
 mod writers;
 
 use std::borrow::Cow;
@@ -71,16 +72,30 @@ impl Backend {
 
     fn migrations(self) -> &'static [(i64, &'static str, &'static str)] {
         match self {
-            Self::Sqlite => &[(
-                1,
-                "catalog",
-                include_str!("../../migrations/sqlite/0001_catalog.sql"),
-            )],
-            Self::Postgres => &[(
-                1,
-                "catalog",
-                include_str!("../../migrations/postgres/0001_catalog.sql"),
-            )],
+            Self::Sqlite => &[
+                (
+                    1,
+                    "catalog",
+                    include_str!("../../migrations/sqlite/0001_catalog.sql"),
+                ),
+                (
+                    3,
+                    "maintenance tasks",
+                    include_str!("../../migrations/sqlite/0003_maintenance_tasks.sql"),
+                ),
+            ],
+            Self::Postgres => &[
+                (
+                    1,
+                    "catalog",
+                    include_str!("../../migrations/postgres/0001_catalog.sql"),
+                ),
+                (
+                    3,
+                    "maintenance tasks",
+                    include_str!("../../migrations/postgres/0003_maintenance_tasks.sql"),
+                ),
+            ],
         }
     }
 }
@@ -273,6 +288,7 @@ impl SqlCatalogBuilder {
                 cache: MetadataCache::new(self.cache_capacity),
                 max_commit_attempts: self.max_commit_attempts,
                 hook: self.hook,
+                commits: tokio::sync::broadcast::channel(COMMIT_NOTIFICATIONS).0,
             }),
         })
     }
@@ -292,7 +308,13 @@ struct Inner {
     cache: MetadataCache,
     max_commit_attempts: u32,
     hook: Option<CommitHook>,
+    /// Tables whose pointer moved, for [`SqlCatalog::subscribe_commits`].
+    commits: tokio::sync::broadcast::Sender<TableIdent>,
 }
+
+/// How many commit notifications a slow subscriber may lag behind before it misses
+/// some (it then sees `RecvError::Lagged` and should sweep every table).
+const COMMIT_NOTIFICATIONS: usize = 1024;
 
 impl fmt::Debug for SqlCatalog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -334,6 +356,14 @@ impl SqlCatalog {
     /// Metadata cache hit and miss counts.
     pub fn cache_stats(&self) -> CacheStats {
         self.inner.cache.stats()
+    }
+
+    /// Notifications of the tables whose metadata pointer this catalog handle (or a
+    /// clone of it) moved, sent after the commit's transaction is committed. Commits
+    /// through other handles or processes are not seen: subscribers (the maintenance
+    /// scheduler) also sweep periodically.
+    pub fn subscribe_commits(&self) -> tokio::sync::broadcast::Receiver<TableIdent> {
+        self.inner.commits.subscribe()
     }
 
     /// Closes the connection pool.

@@ -9,4 +9,5 @@ mod common;
 mod concurrency;
 mod crash;
 mod suite;
+mod tasks;
 mod writers;

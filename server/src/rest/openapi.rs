@@ -37,6 +37,7 @@ fn parameter(name: &str) -> Value {
         "table" => "The table name, percent-encoded.",
         "plan-id" => "A plan id (Floe plans synchronously, so none is ever pending).",
         "writer-id" => "A stream writer id (Floe extension), percent-encoded.",
+        "id" => "A maintenance task id.",
         _ => "",
     };
     json!({
@@ -114,7 +115,9 @@ pub fn document() -> Value {
     }
     for e in ENDPOINTS {
         let path = format!("/v1/{{prefix}}{}", e.path);
-        let tag = if e.path.contains("/plan") || e.path.ends_with("/tasks") {
+        let tag = if e.path.contains("maintenance") {
+            "Maintenance"
+        } else if e.path.contains("/plan") || e.path.ends_with("/tasks") {
             "Scan planning"
         } else {
             "Iceberg REST catalog"

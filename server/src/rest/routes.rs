@@ -35,7 +35,7 @@ use crate::rest::model::{
     RegisterTableRequest, RenameTableRequest, ReportMetricsRequest, TableIdentifier,
     UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
 };
-use crate::rest::{appends, openapi, plan};
+use crate::rest::{appends, maintenance, openapi, plan};
 
 /// One Iceberg endpoint: method and path below `/v1/{prefix}`, with its OpenAPI
 /// operation id and success status.
@@ -83,6 +83,9 @@ endpoints! {
     "POST" "/namespaces/{namespace}/tables/{table}/writers/{writer-id}" "openWriter" 200,
     "POST" "/tables/rename" "renameTable" 204,
     "POST" "/transactions/commit" "commitTransaction" 204,
+    "POST" "/namespaces/{namespace}/tables/{table}/maintenance" "requestMaintenance" 202,
+    "GET" "/maintenance/tasks" "listMaintenanceTasks" 200,
+    "GET" "/maintenance/tasks/{id}" "getMaintenanceTask" 200,
 }
 
 /// A route outside `/v1/{prefix}`: the config and token endpoints of the Iceberg API
@@ -212,6 +215,11 @@ impl Endpoint {
             }
             ("POST", "/tables/rename") => post(rename_table),
             ("POST", "/transactions/commit") => post(commit_transaction),
+            ("POST", "/namespaces/{namespace}/tables/{table}/maintenance") => {
+                post(maintenance::request_maintenance)
+            }
+            ("GET", "/maintenance/tasks") => get(maintenance::list_tasks),
+            ("GET", "/maintenance/tasks/{id}") => get(maintenance::get_task),
             _ => unreachable!("endpoint without a handler"),
         }
     }
@@ -243,7 +251,7 @@ pub fn routes() -> Router<AppState> {
 type Params = Path<HashMap<String, String>>;
 type QueryMap = Query<HashMap<String, String>>;
 
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => json_response(status, bytes),
         Err(e) => ApiError::from(
@@ -424,7 +432,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ] {
         extra.extend(cache_metrics(prefix, stats));
     }
-    let text = state.metrics().render(&extra);
+    let mut text = state.metrics().render(&extra);
+    if let Some(m) = state.maintenance() {
+        text.push_str(&m.metrics().render());
+    }
     (
         [(
             header::CONTENT_TYPE,

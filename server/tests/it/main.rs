@@ -7,6 +7,7 @@
 
 mod appends;
 mod common;
+mod maintenance;
 mod middleware;
 mod namespaces;
 mod openapi;

@@ -1,0 +1,416 @@
+//! Maintenance: the REST endpoints (request, list, get; 400s for unknown actions and
+//! options), workers running a requested compaction, and the scheduler bringing a
+//! streamed table (500 one-row appends) to few files and manifests with no manual call.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Int64Array, RecordBatch, StringArray};
+use axum::http::StatusCode;
+use floe_catalog::sql::tasks::{QueueConfig, TaskFilter};
+use floe_catalog::{Catalog, NamespaceIdent, SqlCatalog, TableCreation, TableIdent};
+use floe_server::maintenance::scheduler::SchedulerSettings;
+use floe_server::maintenance::worker::WorkerSettings;
+use floe_server::maintenance::{Action, Maintenance};
+use floe_spec::schema::Schema;
+use floe_spec::types::{NestedField, PrimitiveType, Type};
+use floe_table::Table;
+use floe_table::arrow_schema::schema_to_arrow;
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+
+fn schema() -> Schema {
+    Schema::builder()
+        .with_fields([
+            NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)),
+            NestedField::optional(2, "data", Type::Primitive(PrimitiveType::String)),
+        ])
+        .build()
+        .unwrap()
+}
+
+async fn create(catalog: &Arc<SqlCatalog>, name: &str, props: &[(&str, &str)]) -> Table {
+    let ns = NamespaceIdent::new(["db"]).unwrap();
+    if !catalog.namespace_exists(&ns).await.unwrap() {
+        catalog.create_namespace(&ns, HashMap::new()).await.unwrap();
+    }
+    let mut creation = TableCreation::new(name, schema());
+    creation.properties = props
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    catalog.create_table(&ns, creation).await.unwrap();
+    load(catalog, name).await
+}
+
+async fn load(catalog: &Arc<SqlCatalog>, name: &str) -> Table {
+    let ident = TableIdent::new(NamespaceIdent::new(["db"]).unwrap(), name).unwrap();
+    let store = Arc::clone(catalog.warehouse().store());
+    Table::load(catalog.clone(), &ident, store).await.unwrap()
+}
+
+fn batch(table: &Table, ids: std::ops::Range<i64>) -> RecordBatch {
+    let arrow = Arc::new(schema_to_arrow(table.schema()).unwrap());
+    let data: Vec<String> = ids.clone().map(|i| format!("row-{i}")).collect();
+    RecordBatch::try_new(
+        arrow,
+        vec![
+            Arc::new(Int64Array::from_iter_values(ids)),
+            Arc::new(StringArray::from(data)),
+        ],
+    )
+    .unwrap()
+}
+
+/// Every row of the current snapshot, sorted.
+async fn rows(table: &Table) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for b in table.scan().build().unwrap().to_arrow().await.unwrap() {
+        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let data = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        for i in 0..b.num_rows() {
+            out.push((ids.value(i), data.value(i).to_owned()));
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn counts(table: &Table) -> (usize, usize) {
+    (
+        table.live_entries(None).await.unwrap().len(),
+        table.manifests(None).await.unwrap().len(),
+    )
+}
+
+const URI: &str = "/v1/namespaces/db/tables/t/maintenance";
+
+#[tokio::test]
+async fn requests_are_queued_listed_and_refused_when_bad() {
+    let server = TestServer::new().await;
+    create(&server.catalog, "t", &[]).await;
+
+    let a = server
+        .post(
+            URI,
+            json!({"action": "compact", "target-file-size-bytes": 1024}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text);
+    let id = a.body["task-id"].as_i64().unwrap();
+    assert_eq!(a.body["deduplicated"], false);
+    let again = server.post(URI, json!({"action": "compact"})).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert_eq!(again.body["task-id"].as_i64(), Some(id));
+    assert_eq!(again.body["deduplicated"], true);
+    let dry = server
+        .post(
+            "/v1/some-prefix/namespaces/db/tables/t/maintenance",
+            json!({"action": "expire-snapshots", "retain-last": 3, "dry-run": true}),
+        )
+        .await;
+    assert_eq!(dry.status, StatusCode::ACCEPTED, "{}", dry.text);
+    let dry_id = dry.body["task-id"].as_i64().unwrap();
+
+    let task = server.get(&format!("/v1/maintenance/tasks/{id}")).await;
+    assert_eq!(task.status, StatusCode::OK, "{}", task.text);
+    assert_eq!(task.body["status"], "queued");
+    assert_eq!(task.body["action"], "compact");
+    assert_eq!(
+        task.body["table"],
+        json!({"namespace": ["db"], "name": "t"})
+    );
+    assert_eq!(
+        task.body["options"],
+        json!({"target-file-size-bytes": 1024})
+    );
+    assert_eq!(task.body["dry-run"], false);
+    assert_eq!(task.body["priority"], 100, "requests are urgent");
+    let task = server
+        .get(&format!("/v1/x/maintenance/tasks/{dry_id}"))
+        .await;
+    assert_eq!(task.body["dry-run"], true);
+    assert_eq!(task.body["options"], json!({"retain-last": 3}));
+
+    let list = server.get("/v1/maintenance/tasks").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let ids: Vec<i64> = list.body["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task-id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![dry_id, id], "newest first");
+    let compacts = server
+        .get("/v1/maintenance/tasks?action=compact&status=queued&namespace=db&table=t&limit=5")
+        .await;
+    assert_eq!(compacts.body["tasks"].as_array().unwrap().len(), 1);
+    let other = server
+        .get("/v1/maintenance/tasks?namespace=db&table=other")
+        .await;
+    assert_eq!(other.body["tasks"], json!([]));
+
+    // Errors.
+    let m = server
+        .post(URI, json!({"action": "vacuum"}))
+        .await
+        .assert_error(400, "BadRequestException");
+    assert!(m.contains("vacuum") && m.contains("compact"), "{m}");
+    let m = server
+        .post(URI, json!({"action": "compact", "target-size": 5}))
+        .await
+        .assert_error(400, "BadRequestException");
+    assert!(m.contains("target-size"), "{m}");
+    let m = server
+        .post(URI, json!({"action": "compact", "min-input-files": "two"}))
+        .await
+        .assert_error(400, "BadRequestException");
+    assert!(m.contains("min-input-files"), "{m}");
+    let m = server
+        .post(URI, json!({"target-file-size-bytes": 5}))
+        .await
+        .assert_error(400, "BadRequestException");
+    assert!(m.contains("action"), "{m}");
+    server
+        .post(URI, json!({"action": "compact", "dry-run": "yes"}))
+        .await
+        .assert_error(400, "BadRequestException");
+    server
+        .post(URI, json!(["compact"]))
+        .await
+        .assert_error(400, "BadRequestException");
+    server
+        .raw(axum::http::Method::POST, URI, "{not json")
+        .await
+        .assert_error(400, "BadRequestException");
+    server
+        .post(
+            "/v1/namespaces/db/tables/missing/maintenance",
+            json!({"action": "compact"}),
+        )
+        .await
+        .assert_error(404, "NoSuchTableException");
+    server
+        .get("/v1/maintenance/tasks/999999")
+        .await
+        .assert_error(404, "NotFoundException");
+    server
+        .get("/v1/maintenance/tasks/abc")
+        .await
+        .assert_error(400, "BadRequestException");
+    server
+        .get("/v1/maintenance/tasks?status=sleeping")
+        .await
+        .assert_error(400, "BadRequestException");
+    server
+        .get("/v1/maintenance/tasks?table=t")
+        .await
+        .assert_error(400, "BadRequestException");
+    server
+        .get("/v1/maintenance/tasks?color=red")
+        .await
+        .assert_error(400, "BadRequestException");
+
+    // Advertised and counted.
+    let config = server.get("/v1/config").await;
+    let endpoints = config.body["endpoints"].as_array().unwrap();
+    for e in [
+        "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/maintenance",
+        "GET /v1/{prefix}/maintenance/tasks",
+        "GET /v1/{prefix}/maintenance/tasks/{id}",
+    ] {
+        assert!(endpoints.contains(&Value::from(e)), "{e} not advertised");
+    }
+    let metrics = server.get("/metrics").await.text;
+    assert!(
+        metrics.contains(
+            r#"floe_maintenance_tasks_enqueued_total{action="compact",source="request"} 1"#
+        ),
+        "{metrics}"
+    );
+}
+
+/// A requested compaction (and a dry run before it) run by in-process workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_run_requested_compaction() {
+    let server = TestServer::new().await;
+    let mut table = create(&server.catalog, "t", &[]).await;
+    for i in 0..8 {
+        table = table
+            .append(vec![batch(&table, i * 10..i * 10 + 10)])
+            .await
+            .unwrap();
+    }
+    let before = rows(&table).await;
+    assert_eq!(counts(&table).await.0, 8);
+
+    let maintenance = server.state.maintenance().unwrap().clone();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = WorkerSettings {
+        workers: 2,
+        poll_interval: Duration::from_millis(50),
+        id_prefix: "test".into(),
+    };
+    let handles =
+        floe_server::maintenance::start(&server.catalog, &maintenance, None, &workers, &stopped);
+
+    let dry = server
+        .post(URI, json!({"action": "compact", "dry-run": true}))
+        .await;
+    let dry = wait(&server, dry.body["task-id"].as_i64().unwrap()).await;
+    assert_eq!(dry["result"]["dry-run"], true, "{dry}");
+    assert_eq!(
+        counts(&load(&server.catalog, "t").await).await.0,
+        8,
+        "dry run changes nothing"
+    );
+
+    let a = server.post(URI, json!({"action": "compact"})).await;
+    let done = wait(&server, a.body["task-id"].as_i64().unwrap()).await;
+    assert_eq!(done["attempts"], 1);
+    assert_eq!(done["result"]["rewritten-data-files"], 8, "{done}");
+    let after = load(&server.catalog, "t").await;
+    assert_eq!(counts(&after).await.0, 1);
+    assert_eq!(rows(&after).await, before);
+
+    let metrics = server.get("/metrics").await.text;
+    assert!(
+        metrics.contains(
+            r#"floe_maintenance_tasks_finished_total{action="compact",outcome="succeeded"} 2"#
+        ),
+        "{metrics}"
+    );
+    let _ = stop.send(true);
+    for h in handles {
+        h.await.unwrap();
+    }
+}
+
+async fn wait(server: &TestServer, id: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let t = server
+            .get(&format!("/v1/maintenance/tasks/{id}"))
+            .await
+            .body;
+        match t["status"].as_str() {
+            Some("succeeded") => return t,
+            Some("failed") => panic!("task {id} failed: {t}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "task {id} did not finish: {t}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const APPENDS: i64 = 500;
+
+/// 500 one-row appends through the table API while the scheduler and workers run
+/// in-process: with no manual call, the table ends with fewer than 10 data files and
+/// fewer than 5 manifests, and the same rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_compacts_a_streamed_table_by_itself() {
+    let server = TestServer::new().await;
+    let catalog = &server.catalog;
+    // Stream-like policy: the defaults, with a short snapshot history.
+    let mut table = create(
+        catalog,
+        "t",
+        &[("floe.maintenance.expire-snapshots.max-snapshots", "50")],
+    )
+    .await;
+    // An opted-out table is left alone.
+    let mut off = create(catalog, "off", &[("floe.maintenance.enabled", "false")]).await;
+
+    let maintenance = Maintenance::new(
+        (**catalog).clone(),
+        QueueConfig {
+            lease: Duration::from_secs(30),
+            backoff_base: Duration::from_millis(100),
+            ..QueueConfig::default()
+        },
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let handles = floe_server::maintenance::start(
+        catalog,
+        &maintenance,
+        Some(SchedulerSettings {
+            sweep_interval: Duration::from_secs(2),
+            debounce: Duration::from_millis(200),
+        }),
+        &WorkerSettings {
+            workers: 2,
+            poll_interval: Duration::from_millis(50),
+            id_prefix: "e2e".into(),
+        },
+        &stopped,
+    );
+
+    let mut expected = Vec::new();
+    for i in 0..APPENDS {
+        table = loop {
+            // Maintenance commits race with the stream; the table API retries, and a
+            // commit that still loses is retried here after a refresh.
+            match table.append(vec![batch(&table, i..i + 1)]).await {
+                Ok(t) => break t,
+                Err(e) if e.kind() == floe_catalog::ErrorKind::CommitFailed => {
+                    table.refresh().await.unwrap();
+                }
+                Err(e) => panic!("append {i} failed: {e}"),
+            }
+        };
+        expected.push((i, format!("row-{i}")));
+        if i < 20 {
+            off = off.append(vec![batch(&off, i..i + 1)]).await.unwrap();
+        }
+    }
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(180);
+    let (files, manifests) = loop {
+        let t = load(catalog, "t").await;
+        let (files, manifests) = counts(&t).await;
+        if files < 10 && manifests < 5 {
+            break (files, manifests);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {:?}: {files} data files, {manifests} manifests; tasks: {}",
+            started.elapsed(),
+            serde_json::to_string(
+                &maintenance
+                    .queue()
+                    .list(&TaskFilter::default())
+                    .await
+                    .unwrap()
+            )
+            .unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    eprintln!(
+        "scheduler: {files} data files, {manifests} manifests {:?} after the last append",
+        started.elapsed()
+    );
+    let t = load(catalog, "t").await;
+    assert_eq!(rows(&t).await, expected, "rows identical before and after");
+    assert!(maintenance.metrics().finished(Action::Compact, "succeeded") >= 1);
+
+    let _ = stop.send(true);
+    for h in handles {
+        h.await.unwrap();
+    }
+    let off = load(catalog, "off").await;
+    assert_eq!(counts(&off).await.0, 20, "maintenance off: untouched");
+    let tasks = maintenance
+        .queue()
+        .list(&TaskFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        tasks.iter().all(|t| t.table.name != "off"),
+        "no task for the opted-out table"
+    );
+}
