@@ -18,6 +18,9 @@
 //!   many-small-file table before and after compaction.
 //! - [`server_bench`] (`floe-bench server`): `loadTable` over HTTP against `floe serve`
 //!   (cold, cached, 304; 16 clients) beside PyIceberg's `SqlCatalog` and `RestCatalog`.
+//! - [`stream_bench`] (`floe-bench stream`): 1, 4, 16 and 64 writers appending 1,000-row
+//!   micro-batches to one table — batches per second, ack latency and manifests per
+//!   1,000 batches, Floe with and without group commit beside PyIceberg's `SqlCatalog`.
 //!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -35,4 +38,5 @@ pub mod peer;
 pub mod report;
 pub mod server_bench;
 pub mod spec_bench;
+pub mod stream_bench;
 pub mod table_bench;

@@ -1,7 +1,7 @@
 //! `floe-bench`: runs a benchmark suite and writes its Markdown report.
 //!
 //! ```text
-//! floe-bench spec|catalog|table|maintenance|server [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
+//! floe-bench spec|catalog|table|maintenance|server|stream [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
 //!                         [--command TEXT] [--postgres-url URL]
 //! ```
 //!
@@ -13,9 +13,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use floe_bench::{catalog_bench, maintenance_bench, server_bench, spec_bench, table_bench};
+use floe_bench::{
+    catalog_bench, maintenance_bench, server_bench, spec_bench, stream_bench, table_bench,
+};
 
-const USAGE: &str = "usage: floe-bench spec|catalog|table|maintenance|server [--quick] [--python PATH] [--work-dir DIR] \
+const USAGE: &str = "usage: floe-bench spec|catalog|table|maintenance|server|stream [--quick] [--python PATH] [--work-dir DIR] \
                      [--out-dir DIR] [--command TEXT] [--postgres-url URL] [--floe-bin PATH]";
 
 /// The PostgreSQL `scripts/test` starts.
@@ -27,6 +29,7 @@ enum Suite {
     Table(spec_bench::Options),
     Maintenance(spec_bench::Options),
     Server(server_bench::Options),
+    Stream(spec_bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Suite::Table(opts) => table_bench::run(opts),
         Suite::Maintenance(opts) => maintenance_bench::run(opts),
         Suite::Server(opts) => server_bench::run(opts),
+        Suite::Stream(opts) => stream_bench::run(opts),
     };
     match result {
         Ok(path) => {
@@ -61,7 +65,9 @@ fn parse(args: &[String]) -> Result<Suite, String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut it = args.iter();
     let suite = match it.next().map(String::as_str) {
-        Some(s @ ("spec" | "catalog" | "table" | "maintenance" | "server")) => s.to_owned(),
+        Some(s @ ("spec" | "catalog" | "table" | "maintenance" | "server" | "stream")) => {
+            s.to_owned()
+        }
         Some(other) => return Err(format!("unknown suite {other:?}")),
         None => return Err("no suite given".to_owned()),
     };
@@ -116,7 +122,7 @@ fn parse(args: &[String]) -> Result<Suite, String> {
             out_dir,
             command,
         })
-    } else if suite == "spec" || suite == "table" {
+    } else if suite == "spec" || suite == "table" || suite == "stream" {
         let opts = spec_bench::Options {
             quick,
             python,
@@ -125,10 +131,10 @@ fn parse(args: &[String]) -> Result<Suite, String> {
             out_dir,
             command,
         };
-        if suite == "spec" {
-            Suite::Spec(opts)
-        } else {
-            Suite::Table(opts)
+        match suite.as_str() {
+            "spec" => Suite::Spec(opts),
+            "stream" => Suite::Stream(opts),
+            _ => Suite::Table(opts),
         }
     } else {
         Suite::Catalog(catalog_bench::Options {

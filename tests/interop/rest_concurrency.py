@@ -4,13 +4,22 @@ Usage:
   rest_concurrency.py setup URI              creates namespace `conc` and table `conc.events`
   rest_concurrency.py append URI WRITER N    appends N one-row-group batches tagged
                                              (WRITER, i); retries a refused commit
-  rest_concurrency.py verify URI             scans the table, reports rows and files
+  rest_concurrency.py verify URI [TABLE]     scans the table, reports rows and files
+  rest_concurrency.py setup-blind URI        creates table `blind.events` with PyIceberg's
+                                             own commit retries off (num-retries 0)
+  rest_concurrency.py append-once URI WRITER N
+                                             appends N batches to `blind.events`, each
+                                             tried once: a refused commit is a failure
+  rest_concurrency.py conflict URI           a stale overwrite and a stale delete on
+                                             `blind.events`: both must be refused (409)
 
 `append` prints {"acked": [i...], "unknown": [i...], "conflicts_seen": n}: `acked` are
 the appends whose commit returned success; `unknown` those whose outcome is unknown
 (CommitStateUnknown: they may or may not be in the table, but at most once). Each batch
 has 3 rows with the same (writer, seq), so a duplicated or lost append shows up in the
-row counts.
+row counts. `append-once` also reports `failed`: [[i, message]...] of refused commits.
+`verify` also reports the server's `floe_commit_conflicts_total` and
+`floe_commits_rebased_total` from `/metrics`.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import urllib.request
 
 import pyarrow as pa
 from pyiceberg.catalog import load_catalog
@@ -82,9 +92,72 @@ def append(uri: str, writer: int, n: int) -> dict:
     return {"acked": acked, "unknown": unknown, "conflicts_seen": conflicts}
 
 
-def verify(uri: str) -> dict:
+def batch_of(writer: int, i: int) -> pa.Table:
+    rows = [
+        {"writer": writer, "seq": i, "row": r, "note": f"w{writer}-{i}"}
+        for r in range(ROWS_PER_APPEND)
+    ]
+    return pa.Table.from_pylist(rows, schema=ARROW)
+
+
+def setup_blind(uri: str) -> dict:
     cat = catalog(uri)
-    tbl = cat.load_table("conc.events")
+    cat.create_namespace("blind")
+    cat.create_table(
+        "blind.events", schema=SCHEMA, properties={"commit.retry.num-retries": "0"}
+    )
+    return {"ok": True}
+
+
+def append_once(uri: str, writer: int, n: int) -> dict:
+    cat = catalog(uri)
+    acked, unknown, failed = [], [], []
+    for i in range(n):
+        tbl = cat.load_table("blind.events")
+        try:
+            tbl.append(batch_of(writer, i))
+        except CommitFailedException as e:
+            failed.append([i, str(e)])
+            continue
+        except CommitStateUnknownException:
+            unknown.append(i)
+            continue
+        acked.append(i)
+    return {"acked": acked, "unknown": unknown, "failed": failed, "conflicts_seen": len(failed)}
+
+
+def conflict(uri: str) -> dict:
+    cat = catalog(uri)
+    out = {}
+    for kind in ("overwrite", "delete"):
+        stale = cat.load_table("blind.events")
+        cat.load_table("blind.events").append(batch_of(99, len(out)))
+        try:
+            if kind == "overwrite":
+                stale.overwrite(batch_of(98, 0))
+            else:
+                stale.delete("writer = 99")
+            out[f"{kind}_refused"] = False
+        except CommitFailedException as e:
+            out[f"{kind}_refused"] = True
+            out[f"{kind}_message"] = str(e)
+    return out
+
+
+def server_metrics(uri: str) -> dict:
+    with urllib.request.urlopen(uri.rstrip("/") + "/metrics") as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        for name in ("floe_commit_conflicts_total", "floe_commits_rebased_total"):
+            if line.startswith(name + " "):
+                out[name] = int(float(line.split()[1]))
+    return out
+
+
+def verify(uri: str, table: str = "conc.events") -> dict:
+    cat = catalog(uri)
+    tbl = cat.load_table(table)
     data = tbl.scan(selected_fields=("writer", "seq")).to_arrow()
     pairs: dict[str, int] = {}
     for w, s in zip(data.column("writer").to_pylist(), data.column("seq").to_pylist()):
@@ -102,6 +175,7 @@ def verify(uri: str) -> dict:
         "planned_files": len(files),
         "planned_records": sum(f.file.record_count for f in files),
         "snapshots": len(tbl.snapshots()),
+        "metrics": server_metrics(uri),
     }
 
 
@@ -112,7 +186,13 @@ def main() -> None:
     elif mode == "append":
         out = append(uri, int(sys.argv[3]), int(sys.argv[4]))
     elif mode == "verify":
-        out = verify(uri)
+        out = verify(uri, *sys.argv[3:4])
+    elif mode == "setup-blind":
+        out = setup_blind(uri)
+    elif mode == "append-once":
+        out = append_once(uri, int(sys.argv[3]), int(sys.argv[4]))
+    elif mode == "conflict":
+        out = conflict(uri)
     else:
         raise SystemExit(f"unknown mode {mode}")
     print(json.dumps(out))

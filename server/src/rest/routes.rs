@@ -839,8 +839,7 @@ fn load_result_gzip(
         body
     } else {
         let plain = load_body(state, table, mode)?;
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         let gzipped = std::io::Write::write_all(&mut encoder, &plain)
             .and_then(|()| encoder.finish())
             .map_err(|e| {
@@ -867,11 +866,7 @@ fn load_result_gzip(
 
 /// The serialized `LoadTableResult` of `table`, from the load-result cache when the
 /// metadata location was served before in this mode.
-fn load_body(
-    state: &AppState,
-    table: &LoadedTable,
-    mode: SnapshotMode,
-) -> ApiResult<bytes::Bytes> {
+fn load_body(state: &AppState, table: &LoadedTable, mode: SnapshotMode) -> ApiResult<bytes::Bytes> {
     let cache = &state.caches().load_results;
     let cached = table
         .metadata_location

@@ -1,5 +1,8 @@
 //! A real `floe serve` under load and abuse: 8 PyIceberg processes appending to one
-//! table at once (on SQLite and on PostgreSQL), and bad requests (path traversal in
+//! table at once (on SQLite and on PostgreSQL) — also with PyIceberg's own commit
+//! retries off, where the server's rebase of blind appends must make every append
+//! succeed the first time while stale overwrites and deletes still get 409 — and bad
+//! requests (path traversal in
 //! names, locations outside the warehouse, malformed bodies) that must get a 4xx with
 //! an Iceberg error body, commit nothing and leave the server serving.
 //! (`tests/interop/rest_concurrency.py`, `tests/interop/rest_bad_requests.py`)
@@ -108,6 +111,115 @@ fn concurrent_appends(server: &Server) {
     eprintln!(
         "8 writers x {APPENDS_PER_WRITER} appends: {conflicts} conflicts retried by the scripts"
     );
+}
+
+/// 8 processes append at once to a table whose PyIceberg commit retries are off, each
+/// append tried once: none may fail (the server rebases them), every row is there
+/// exactly once, the server rebased some and answered no 409. Then a stale overwrite
+/// and a stale delete are still refused.
+fn blind_appends(server: &Server) {
+    let setup = run_script(
+        "rest_concurrency.py",
+        &["setup-blind".as_ref(), server.uri.as_ref()],
+    );
+    assert_eq!(setup["ok"], true, "{setup}");
+    let script = interop_dir().join("rest_concurrency.py");
+    let children: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            Command::new(python())
+                .arg(&script)
+                .args(["append-once", &server.uri, &w.to_string()])
+                .arg(APPENDS_PER_WRITER.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut acked = Vec::new();
+    for (w, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "writer {w} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            report["failed"],
+            serde_json::json!([]),
+            "writer {w}: {report}"
+        );
+        assert_eq!(
+            report["unknown"],
+            serde_json::json!([]),
+            "writer {w}: {report}"
+        );
+        for i in report["acked"].as_array().unwrap() {
+            acked.push(format!("{w}:{i}"));
+        }
+    }
+    assert_eq!(acked.len(), WRITERS * APPENDS_PER_WRITER);
+    let verify = run_script(
+        "rest_concurrency.py",
+        &[
+            "verify".as_ref(),
+            server.uri.as_ref(),
+            "blind.events".as_ref(),
+        ],
+    );
+    let per_append = verify["rows_per_append"].as_u64().unwrap();
+    let pairs = verify["pairs"].as_object().unwrap();
+    assert_eq!(pairs.len(), acked.len(), "{verify}");
+    for key in &acked {
+        assert_eq!(
+            pairs.get(key).and_then(Value::as_u64),
+            Some(per_append),
+            "append {key}: {verify}"
+        );
+    }
+    let total = per_append * acked.len() as u64;
+    assert_eq!(verify["total_rows"].as_u64().unwrap(), total, "{verify}");
+    assert_eq!(verify["total_records"].as_u64().unwrap(), total, "{verify}");
+    assert_eq!(
+        verify["planned_records"].as_u64().unwrap(),
+        total,
+        "{verify}"
+    );
+    assert_eq!(
+        verify["snapshots"].as_u64().unwrap(),
+        acked.len() as u64,
+        "{verify}"
+    );
+    let metrics = &verify["metrics"];
+    assert_eq!(metrics["floe_commit_conflicts_total"], 0, "{verify}");
+    let rebased = metrics["floe_commits_rebased_total"].as_u64().unwrap();
+    assert!(rebased > 0, "no append raced another: {verify}");
+    eprintln!(
+        "8 writers x {APPENDS_PER_WRITER} appends, no client retries: {rebased} rebased by the server"
+    );
+
+    let conflict = run_script(
+        "rest_concurrency.py",
+        &["conflict".as_ref(), server.uri.as_ref()],
+    );
+    assert_eq!(conflict["overwrite_refused"], true, "{conflict}");
+    assert_eq!(conflict["delete_refused"], true, "{conflict}");
+}
+
+#[test]
+fn eight_pyiceberg_writers_without_retries_never_fail_on_sqlite() {
+    let server = Server::start(&[]);
+    blind_appends(&server);
+}
+
+#[test]
+fn eight_pyiceberg_writers_without_retries_never_fail_on_postgres() {
+    let pg = PgSchema::new();
+    let server = Server::start(&["--catalog", &pg.url]);
+    blind_appends(&server);
+    drop(server);
 }
 
 #[test]
