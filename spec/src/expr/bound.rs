@@ -288,6 +288,21 @@ impl BoundExpression {
         }
     }
 
+    /// Calls `f` on every predicate of the tree, left to right, without the
+    /// short-circuits of [`BoundExpression::visit`] (use it to collect the columns a
+    /// filter references: `a OR b` needs both sides' columns).
+    pub fn for_each_predicate(&self, f: &mut dyn FnMut(&BoundPredicate)) {
+        match self {
+            BoundExpression::True | BoundExpression::False => {}
+            BoundExpression::And(l, r) | BoundExpression::Or(l, r) => {
+                l.for_each_predicate(f);
+                r.for_each_predicate(f);
+            }
+            BoundExpression::Not(e) => e.for_each_predicate(f),
+            BoundExpression::Predicate(p) => f(p),
+        }
+    }
+
     /// Evaluates the tree with `leaf` deciding each predicate.
     pub fn visit(&self, leaf: &mut dyn FnMut(&BoundPredicate) -> bool) -> bool {
         match self {

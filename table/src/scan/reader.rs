@@ -359,10 +359,8 @@ impl ArrowReader {
                 needed_ids.insert(top.id);
             }
         };
-        task.residual.visit(&mut |p| {
-            root_of(p.term().field_id());
-            true
-        });
+        task.residual
+            .for_each_predicate(&mut |p| root_of(p.term().field_id()));
         for d in existing.equality.iter().chain(
             added
                 .as_ref()

@@ -39,10 +39,7 @@ fn keep_mask(
     filter: &BoundExpression,
 ) -> Result<BooleanArray> {
     let mut ids = Vec::new();
-    filter.visit(&mut |p| {
-        ids.push(p.term().field_id());
-        true
-    });
+    filter.for_each_predicate(&mut |p| ids.push(p.term().field_id()));
     let mut columns = Vec::new();
     for id in ids {
         let array = column(batch, schema, id).ok_or_else(|| {

@@ -218,6 +218,23 @@ async fn prunes_files_by_partition_and_metrics() {
         .build()
         .unwrap();
     assert_eq!(sorted_longs(&s.to_arrow().await.unwrap(), "id"), [1, 2, 3]);
+
+    // A residual `OR` over two columns, neither side decided by the file's metrics, with
+    // only `id` selected: both sides' columns are read to evaluate it.
+    let s = f
+        .scan()
+        .select(["id"])
+        .filter(
+            Reference::new("name")
+                .equal_to(Datum::String("n5".into()))
+                .or(Reference::new("x").greater_than(Datum::Double(149.0))),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        sorted_longs(&s.to_arrow().await.unwrap(), "id"),
+        [5, 150, 200]
+    );
 }
 
 #[tokio::test]
