@@ -3,3 +3,5 @@
 //! One crate for Rust users of Floe tables: a catalog client for any Iceberg REST
 //! catalog (and `floe serve`'s extensions), a facade that opens a catalog by URI, and SQL
 //! through DataFusion.
+
+pub mod sql;
