@@ -30,6 +30,27 @@ struct Cli {
 enum Command {
     /// Runs the Iceberg REST catalog server.
     Serve(ServeArgs),
+    /// Runs SQL against the catalog (`-e 'SQL; …'`, or an interactive prompt).
+    Sql(SqlArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SqlArgs {
+    /// The folder of the embedded catalog database and warehouse (`floe serve`'s).
+    #[arg(long, env = "FLOE_DATA_DIR", default_value = "./floe-data")]
+    data_dir: PathBuf,
+    /// The catalog database URL (default: `<data-dir>/catalog.db`).
+    #[arg(long, env = "FLOE_CATALOG")]
+    catalog: Option<String>,
+    /// The warehouse location (default: `<data-dir>/warehouse`).
+    #[arg(long, env = "FLOE_WAREHOUSE")]
+    warehouse: Option<String>,
+    /// Statements to run (separated by `;`) instead of the interactive prompt.
+    #[arg(short = 'e', long = "execute")]
+    execute: Option<String>,
+    /// Output format: table, csv or json.
+    #[arg(long, default_value = "table")]
+    format: floe_client::sql::cli::OutputFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,7 +104,10 @@ struct ServeArgs {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        Command::Sql(args) => return sql(args),
+    };
     init_tracing(&args.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,6 +123,34 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("floe: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `floe sql`: SQL through DataFusion on the embedded catalog.
+fn sql(args: SqlArgs) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("floe: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let opts = floe_client::sql::cli::CliOptions {
+        data_dir: args.data_dir,
+        catalog: args.catalog,
+        warehouse: args.warehouse,
+        execute: args.execute,
+        format: args.format,
+    };
+    match runtime.block_on(floe_client::sql::cli::run(opts)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
     }
