@@ -343,7 +343,7 @@ async fn group_case(env: &mut FloeEnv, writers: usize, window: Duration) -> Resu
         // Flush explicitly after every batch: one micro-batch per 1,000-row batch.
         config.max_rows = usize::MAX;
         config.max_bytes = usize::MAX;
-        config.max_delay = Duration::from_secs(3600);
+        config.max_delay = Duration::from_hours(1);
         opened.push(StreamWriter::open(table.clone(), committer.clone(), config).await?);
     }
     let start = Instant::now();

@@ -6,5 +6,6 @@
 
 pub mod floe;
 pub mod rest;
+pub mod sql;
 
 pub use floe::{Floe, FloeBuilder, parse_table_name};

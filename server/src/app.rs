@@ -55,7 +55,7 @@ type PanicBody = tower_http::body::UnsyncBoxBody<axum::body::Bytes, tower::BoxEr
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The default request timeout: 60 s.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// Server settings beyond the catalog.
 #[derive(Debug, Clone)]

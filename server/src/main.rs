@@ -42,6 +42,8 @@ enum Command {
     Worker(WorkerArgs),
     /// Asks a running server to run a maintenance action and waits for it.
     Maintenance(MaintenanceArgs),
+    /// Runs SQL against the catalog (`-e 'SQL; …'`, or an interactive prompt).
+    Sql(SqlArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,6 +134,25 @@ struct RequestArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct SqlArgs {
+    /// The folder of the embedded catalog database and warehouse (`floe serve`'s).
+    #[arg(long, env = "FLOE_DATA_DIR", default_value = "./floe-data")]
+    data_dir: PathBuf,
+    /// The catalog database URL (default: `<data-dir>/catalog.db`).
+    #[arg(long, env = "FLOE_CATALOG")]
+    catalog: Option<String>,
+    /// The warehouse location (default: `<data-dir>/warehouse`).
+    #[arg(long, env = "FLOE_WAREHOUSE")]
+    warehouse: Option<String>,
+    /// Statements to run (separated by `;`) instead of the interactive prompt.
+    #[arg(short = 'e', long = "execute")]
+    execute: Option<String>,
+    /// Output format: table, csv or json.
+    #[arg(long, default_value = "table")]
+    format: floe_client::sql::cli::OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
 #[allow(clippy::struct_field_names)]
 struct ServeArgs {
     /// The folder for the default catalog database and warehouse.
@@ -194,10 +215,13 @@ struct ServeArgs {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Command::Sql(args) = cli.command {
+        return sql(args);
+    }
     let log_level = match &cli.command {
         Command::Serve(a) => a.log_level.clone(),
         Command::Worker(a) => a.log_level.clone(),
-        Command::Maintenance(_) => "warn".to_owned(),
+        Command::Maintenance(_) | Command::Sql(_) => "warn".to_owned(),
     };
     init_tracing(&log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -214,11 +238,40 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Worker(args) => runtime.block_on(worker(args)),
         Command::Maintenance(args) => runtime.block_on(maintenance_cli(args)),
+        Command::Sql(args) => return sql(args),
     };
     match done {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("floe: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `floe sql`: SQL through DataFusion on the embedded catalog.
+fn sql(args: SqlArgs) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("floe: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let opts = floe_client::sql::cli::CliOptions {
+        data_dir: args.data_dir,
+        catalog: args.catalog,
+        warehouse: args.warehouse,
+        execute: args.execute,
+        format: args.format,
+    };
+    match runtime.block_on(floe_client::sql::cli::run(opts)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -279,10 +279,10 @@ impl fmt::Debug for QueueConfig {
 impl Default for QueueConfig {
     fn default() -> Self {
         Self {
-            lease: Duration::from_secs(60),
+            lease: Duration::from_mins(1),
             max_running: 2,
             backoff_base: Duration::from_secs(5),
-            backoff_max: Duration::from_secs(600),
+            backoff_max: Duration::from_mins(10),
             aging: Duration::from_secs(10),
             clock: None,
         }

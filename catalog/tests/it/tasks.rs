@@ -23,7 +23,7 @@ fn clock() -> (Arc<AtomicI64>, QueueConfig) {
         lease: Duration::from_secs(30),
         max_running: 100,
         backoff_base: Duration::from_secs(1),
-        backoff_max: Duration::from_secs(60),
+        backoff_max: Duration::from_mins(1),
         aging: Duration::from_secs(10),
         clock: Some(Arc::new(move || c.load(Ordering::SeqCst))),
     };

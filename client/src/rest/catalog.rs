@@ -71,7 +71,7 @@ impl RestCatalogBuilder {
             uri: uri.into(),
             properties: HashMap::new(),
             retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_mins(1),
             connect_timeout: Duration::from_secs(10),
         }
     }

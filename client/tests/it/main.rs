@@ -1,7 +1,7 @@
 //! Integration tests of floe-client (one test binary): the catalog conformance suite
 //! through `RestCatalog` against an in-process `floe serve` on SQLite and PostgreSQL
 //! (`FLOE_TEST_POSTGRES_URL`, required), authentication, error mapping and faults, and
-//! the `Floe` facade.
+//! the `Floe` facade; SQL through DataFusion (`sql`).
 
 // Test helpers outside `#[test]` functions unwrap too: a panic is a test failure.
 #![allow(clippy::unwrap_used)]
@@ -19,3 +19,4 @@ mod rest_auth;
 mod rest_conformance;
 mod rest_faults;
 mod server;
+mod sql;

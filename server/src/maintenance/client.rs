@@ -53,7 +53,7 @@ impl MaintenanceClient {
     /// A client of the server at `base` (`http://host:port`), with a bearer token.
     pub fn new(base: &str, token: Option<String>) -> Result<Self, String> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_mins(1))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Self {

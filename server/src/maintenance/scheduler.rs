@@ -39,7 +39,7 @@ pub struct SchedulerSettings {
 impl Default for SchedulerSettings {
     fn default() -> Self {
         Self {
-            sweep_interval: Duration::from_secs(300),
+            sweep_interval: Duration::from_mins(5),
             debounce: Duration::from_secs(2),
         }
     }

@@ -85,7 +85,7 @@ pub fn pyiceberg_fixture() -> &'static Path {
     FIXTURE.get_or_init(|| {
         static ATTEMPT: AtomicUsize = AtomicUsize::new(0);
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyiceberg-fixture");
-        remove_stale(&root, Duration::from_secs(24 * 3600));
+        remove_stale(&root, Duration::from_hours(24));
         let dir = root.join(format!(
             "{}-{}",
             std::process::id(),

@@ -16,7 +16,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 use super::{list_files, metadata_json, referenced_by_snapshots};
 use crate::transaction::{Env, batch, scan_ids};
 
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+const DAY: Duration = Duration::from_hours(24);
 
 /// Sets the last-modified time of the local file behind store path `path`.
 fn age(path: &str, by: Duration) {

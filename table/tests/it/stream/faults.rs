@@ -177,7 +177,7 @@ async fn killed_and_restarted(db: Db, seed: u64) {
     let config = StreamWriterConfig {
         max_rows: usize::MAX,
         max_bytes: usize::MAX,
-        max_delay: Duration::from_secs(3600),
+        max_delay: Duration::from_hours(1),
         ..StreamWriterConfig::new("stream-1")
     };
     let mut rng = Lcg(seed);

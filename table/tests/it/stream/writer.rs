@@ -135,7 +135,7 @@ async fn backpressure_bounds_the_buffer() {
     let cfg = StreamWriterConfig {
         max_rows: 100,
         max_buffered_bytes: budget,
-        max_delay: Duration::from_secs(3600),
+        max_delay: Duration::from_hours(1),
         ..StreamWriterConfig::new("w")
     };
     let w = Arc::new(

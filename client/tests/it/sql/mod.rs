@@ -1,0 +1,8 @@
+//! SQL through DataFusion on Floe tables (SQLite catalog, local warehouse).
+
+mod common;
+mod ddl_dml;
+mod errors;
+mod metadata;
+mod pyiceberg;
+mod queries;
