@@ -407,7 +407,17 @@ async fn scheduler_compacts_a_streamed_table_by_itself() {
             got.len()
         );
     }
-    assert!(maintenance.metrics().finished(Action::Compact, "succeeded") >= 1);
+    // The worker records the task's outcome after its commit, which the loop above may
+    // have seen first: wait for the record.
+    let recorded = Instant::now() + Duration::from_mins(1);
+    while maintenance.metrics().finished(Action::Compact, "succeeded") < 1 {
+        assert!(
+            Instant::now() < recorded,
+            "no compaction recorded as succeeded: {}",
+            maintenance.metrics().render()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let _ = stop.send(true);
     for h in handles {
