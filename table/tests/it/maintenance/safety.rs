@@ -29,7 +29,19 @@ async fn referenced_files_exist(t: &Table) {
         let mut paths = vec![s.manifest_list.clone()];
         for m in t.manifests(Some(s.snapshot_id)).await.unwrap() {
             paths.push(m.manifest_path.clone());
-            for e in t.manifest_entries(&m).await.unwrap() {
+            let entries = t.manifest_entries(&m).await.unwrap_or_else(|e| {
+                panic!(
+                    "manifest {} (added by snapshot {}) of retained snapshot {} \
+                     ({:?}, parent {:?}, summary {:?}) cannot be read: {e}",
+                    m.manifest_path,
+                    m.added_snapshot_id,
+                    s.snapshot_id,
+                    s.summary.operation,
+                    s.parent_snapshot_id,
+                    s.summary.additional_properties
+                )
+            });
+            for e in entries {
                 if e.status != ManifestStatus::Deleted {
                     paths.push(e.data_file.file_path.clone());
                 }
@@ -39,8 +51,11 @@ async fn referenced_files_exist(t: &Table) {
             let path = floe_table::writer::default_store_path(&p).unwrap();
             assert!(
                 t.store().head(&path).await.is_ok(),
-                "file {p} of retained snapshot {} was deleted",
-                s.snapshot_id
+                "file {p} of retained snapshot {} ({:?}, parent {:?}, summary {:?}) was deleted",
+                s.snapshot_id,
+                s.summary.operation,
+                s.parent_snapshot_id,
+                s.summary.additional_properties
             );
         }
     }
