@@ -2,11 +2,13 @@
 //! and a deleter deletes, each through its own catalog handle (SQLite, local files):
 //! no writer or deleter fails, every acknowledged row is readable exactly once at the
 //! end, no deleted row comes back (checked during the run too), and no file referenced
-//! by a retained snapshot is ever deleted.
+//! by a retained snapshot is ever deleted. Expiry keeps the snapshots younger than 2 s
+//! and those committed since the oldest writer or deleter transaction in flight began.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use floe_spec::expr::Reference;
 use floe_spec::manifest::ManifestStatus;
@@ -22,6 +24,30 @@ const WRITERS: i64 = 4;
 const APPENDS_EACH: i64 = 12;
 const DELETES: i64 = 12;
 const SEED: i64 = 900_000;
+/// Snapshots younger than this never expire (ms).
+const RETENTION_MS: i64 = 2_000;
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// When each writer's (slot `w`) and the deleter's (slot `WRITERS`) transaction in
+/// flight started (ms), if one is.
+type InFlight = Arc<Mutex<Vec<Option<i64>>>>;
+
+fn begin(in_flight: &InFlight, slot: i64) {
+    in_flight.lock().unwrap()[usize::try_from(slot).unwrap()] = Some(now_ms());
+}
+
+fn end(in_flight: &InFlight, slot: i64) {
+    in_flight.lock().unwrap()[usize::try_from(slot).unwrap()] = None;
+}
 
 /// Every file a snapshot of `t`'s metadata references exists in storage.
 async fn referenced_files_exist(t: &Table) {
@@ -78,21 +104,33 @@ async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
     let deleted: Arc<Mutex<BTreeSet<i64>>> = Arc::new(Mutex::new(BTreeSet::new()));
     let stop = Arc::new(AtomicBool::new(false));
 
+    // A transaction whose starting snapshot and the snapshot after it both expire
+    // cannot validate and fails with a conflict (as in Java: see the conflicts tests),
+    // so expiry here keeps every snapshot committed after the oldest transaction in
+    // flight began, however long a loaded machine makes it.
+    let in_flight: InFlight = Arc::new(Mutex::new(vec![
+        None;
+        usize::try_from(WRITERS + 1).unwrap()
+    ]));
+
     let mut writers = Vec::new();
     for w in 0..WRITERS {
         let table = env.load_with(env.other_catalog().await, "safe").await;
         let acked = acked.clone();
+        let in_flight = in_flight.clone();
         writers.push(tokio::spawn(async move {
             for k in 0..APPENDS_EACH {
                 let mut table = table.clone();
+                begin(&in_flight, w);
                 table.refresh().await.unwrap();
                 let base = w * 10_000 + k * 10;
                 let rows = batch(&table, base..base + 3, &format!("w{w}"));
                 if let Err(e) = table.append(vec![rows]).await {
                     panic!("writer {w} failed on append {k}: {e}");
                 }
+                end(&in_flight, w);
                 acked.lock().unwrap().extend(base..base + 3);
-                tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+                tokio::time::sleep(Duration::from_millis(40)).await;
             }
         }));
     }
@@ -100,6 +138,7 @@ async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
         let table = env.load_with(env.other_catalog().await, "safe").await;
         let acked = acked.clone();
         let deleted = deleted.clone();
+        let in_flight = in_flight.clone();
         tokio::spawn(async move {
             for i in 0..DELETES {
                 // Alternately a seed row and a row a writer appended (acknowledged).
@@ -113,6 +152,7 @@ async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
                     }
                 };
                 let mut table = table.clone();
+                begin(&in_flight, WRITERS);
                 table.refresh().await.unwrap();
                 if let Err(e) = table
                     .delete(Reference::new("id").equal_to(Datum::Long(id)))
@@ -120,9 +160,10 @@ async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
                 {
                     panic!("the deleter failed on delete {i} (id {id}): {e}");
                 }
+                end(&in_flight, WRITERS);
                 deleted.lock().unwrap().insert(id);
                 acked.lock().unwrap().retain(|a| *a != id);
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
     };
@@ -131,6 +172,7 @@ async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
         let table = env.load_with(env.other_catalog().await, "safe").await;
         let deleted = deleted.clone();
         let stop = stop.clone();
+        let in_flight = in_flight.clone();
         tokio::spawn(async move {
             let (mut compacted, mut expired, mut rounds) = (0_u64, 0_usize, 0_u32);
             loop {
@@ -145,17 +187,12 @@ async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
                     .unwrap();
                 compacted += r.committed_groups;
                 t.refresh().await.unwrap();
-                // Snapshots older than 2 s expire (a transaction lasting longer may
-                // lose its history and fail: retention must exceed the longest one).
-                let now = i64::try_from(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .as_millis(),
-                )
-                .unwrap();
+                // Snapshots committed after an in-flight transaction's refresh are
+                // younger than its start: a second of margin covers the rest.
+                let oldest = in_flight.lock().unwrap().iter().flatten().min().copied();
+                let cutoff = (now_ms() - RETENTION_MS).min(oldest.map_or(i64::MAX, |s| s - 1_000));
                 match ExpireSnapshots::new(&t)
-                    .older_than_ms(now - 2_000)
+                    .older_than_ms(cutoff)
                     .retain_last(2)
                     .execute()
                     .await
@@ -185,10 +222,18 @@ async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
         })
     };
 
-    for w in writers {
-        w.await.unwrap();
+    // A failed writer or deleter stops maintenance before the failure is reported (it
+    // would otherwise go on reading files while the test's folder is removed).
+    let mut failure = None;
+    for task in writers.into_iter().chain([deleter]) {
+        if let Err(e) = task.await {
+            failure.get_or_insert(e);
+        }
     }
-    deleter.await.unwrap();
+    if let Some(e) = failure {
+        maintenance.abort();
+        std::panic::resume_unwind(e.into_panic());
+    }
     stop.store(true, Ordering::SeqCst);
     let (compacted, expired, rounds) = maintenance.await.unwrap();
     assert!(rounds >= 2);

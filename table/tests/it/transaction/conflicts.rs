@@ -516,3 +516,46 @@ async fn append_vs_concurrent_overwrite_and_delete_succeeds() {
     assert_eq!(t.current_snapshot().unwrap().sequence_number, 4);
     assert_eq!(super::scan_ids(&t).await, vec![0, 1, 2, 100, 101]);
 }
+
+#[tokio::test]
+async fn delete_whose_starting_history_was_expired_fails_and_an_append_succeeds() {
+    use floe_table::maintenance::ExpireSnapshots;
+    let env = Env::new().await;
+    let (slow, fast) = two_writers(&env, &[]).await;
+    let start = slow.current_snapshot().unwrap().snapshot_id;
+    // Two appends move past the starting snapshot, then expiry drops everything but
+    // the head: the history between the start and the head is gone.
+    let mut fast = fast;
+    for k in 0..2 {
+        fast = fast
+            .append(vec![batch(&fast, 100 + k * 10..103 + k * 10, "b")])
+            .await
+            .unwrap();
+    }
+    let head = fast.current_snapshot().unwrap().snapshot_id;
+    let r = ExpireSnapshots::new(&fast)
+        .older_than_ms(i64::MAX)
+        .retain_last(1)
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(r.expired_snapshot_ids.len(), 2, "{r:?}");
+
+    let err = slow.delete(cat("a")).await.unwrap_err();
+    assert_conflict(&err, "delete");
+    assert!(
+        err.to_string().contains(&start.to_string()) && err.to_string().contains("history"),
+        "names the starting snapshot and the lost history: {err}"
+    );
+    let mut check = env.load("t").await;
+    check.refresh().await.unwrap();
+    assert_eq!(check.current_snapshot().unwrap().snapshot_id, head);
+
+    // Appends validate nothing: the same stale handle appends on top of the head.
+    let t = slow
+        .append(vec![batch(&slow, 500..502, "a")])
+        .await
+        .unwrap();
+    assert_eq!(t.current_snapshot().unwrap().parent_snapshot_id, Some(head));
+    assert_eq!(live_records(&t).await, 20 + 6 + 2);
+}
