@@ -21,6 +21,39 @@ use crate::rest_pyiceberg::Server;
 const WRITERS: usize = 8;
 const APPENDS_PER_WRITER: usize = 5;
 
+/// Runs `rest_concurrency.py <mode>` in 8 processes at once (writer ids 0 to 7, each
+/// making `APPENDS_PER_WRITER` appends) and returns each one's JSON report, in writer
+/// order; a writer process that fails fails the test with its output.
+fn run_writers(server: &Server, mode: &str) -> Vec<Value> {
+    let script = interop_dir().join("rest_concurrency.py");
+    let children: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            Command::new(python())
+                .arg(&script)
+                .args([mode, &server.uri, &w.to_string()])
+                .arg(APPENDS_PER_WRITER.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .enumerate()
+        .map(|(w, child)| {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "writer {w} failed: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            );
+            serde_json::from_slice(&out.stdout).unwrap()
+        })
+        .collect()
+}
+
 /// Runs 8 appending processes at once, then checks that every acknowledged append is
 /// in the table exactly once.
 fn concurrent_appends(server: &Server) {
@@ -29,30 +62,9 @@ fn concurrent_appends(server: &Server) {
         &["setup".as_ref(), server.uri.as_ref()],
     );
     assert_eq!(setup["ok"], true, "{setup}");
-    let script = interop_dir().join("rest_concurrency.py");
-    let children: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            Command::new(python())
-                .arg(&script)
-                .args(["append", &server.uri, &w.to_string()])
-                .arg(APPENDS_PER_WRITER.to_string())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
     let mut acked: BTreeMap<String, bool> = BTreeMap::new();
     let mut conflicts = 0;
-    for (w, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "writer {w} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (w, report) in run_writers(server, "append").into_iter().enumerate() {
         for i in report["acked"].as_array().unwrap() {
             acked.insert(format!("{w}:{i}"), true);
         }
@@ -123,29 +135,8 @@ fn blind_appends(server: &Server) {
         &["setup-blind".as_ref(), server.uri.as_ref()],
     );
     assert_eq!(setup["ok"], true, "{setup}");
-    let script = interop_dir().join("rest_concurrency.py");
-    let children: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            Command::new(python())
-                .arg(&script)
-                .args(["append-once", &server.uri, &w.to_string()])
-                .arg(APPENDS_PER_WRITER.to_string())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
     let mut acked = Vec::new();
-    for (w, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "writer {w} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (w, report) in run_writers(server, "append-once").into_iter().enumerate() {
         assert_eq!(
             report["failed"],
             serde_json::json!([]),
