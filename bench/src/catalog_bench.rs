@@ -368,15 +368,23 @@ async fn run_async(opts: &Options) -> Result<PathBuf> {
         comparison.ratio_spread().1,
         if ratio >= TARGET { "met" } else { "NOT met" }
     );
+    let date = crate::spec_bench::today();
     let sections = vec![
         peer_latency_section(&floe_latencies, &py_latencies),
         matrix_section(&cases, matrix_rounds, append_rounds),
         growth_section(&cases),
         costs,
+        crate::charts::render(
+            &opts.python,
+            &opts.out_dir,
+            &date,
+            "catalog",
+            &[growth_chart(&cases)],
+        ),
     ];
     let report = Report {
         title: "Floe catalog commits vs PyIceberg".to_owned(),
-        date: crate::spec_bench::today(),
+        date,
         command: opts.command.clone(),
         peer: pyiceberg,
         rounds: peer_rounds,
@@ -1270,6 +1278,32 @@ fn growth_section(cases: &[CaseResult]) -> String {
         );
     }
     s
+}
+
+/// p50 append commit latency by the table's snapshot count, one line per append case.
+fn growth_chart(cases: &[CaseResult]) -> crate::charts::Chart {
+    let buckets = TABLE_SNAPSHOTS / BUCKET;
+    let mut chart = crate::charts::Chart::new(
+        "commit-latency",
+        "Append commit latency vs snapshot count (p50 per 100 snapshots)",
+        "snapshots in the table before the commit",
+        "p50 commit latency, ms",
+    );
+    for c in cases.iter().filter(|c| c.kind == Kind::Append) {
+        let points = (0..buckets)
+            .map(|b| {
+                (
+                    (b * BUCKET + BUCKET / 2) as f64,
+                    quantile(&c.latencies(Some(b)), 0.5) * 1e3,
+                )
+            })
+            .collect();
+        chart = chart.series(crate::charts::Series::new(
+            format!("{}, {}", c.db.name(), c.writers.name()),
+            points,
+        ));
+    }
+    chart
 }
 
 fn notes() -> Vec<String> {

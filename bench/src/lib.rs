@@ -30,10 +30,12 @@
 //! ```
 
 pub mod catalog_bench;
+pub mod charts;
 pub mod data;
 pub mod harness;
 pub mod machine;
 pub mod maintenance_bench;
+pub mod memory;
 pub mod peer;
 pub mod report;
 pub mod server_bench;

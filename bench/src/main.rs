@@ -113,11 +113,12 @@ fn parse(args: &[String]) -> Result<Suite, String> {
         }));
     }
     Ok(if suite == "maintenance" {
-        // No peer process: the comparison is with arrow-rs in the same process.
+        // Compaction is compared with arrow-rs in the same process; planning and scans
+        // with PyIceberg and DuckDB in the peer process.
         Suite::Maintenance(spec_bench::Options {
             quick,
             python,
-            peer_script: manifest_dir.join("peers/pyiceberg_table.py"),
+            peer_script: manifest_dir.join("peers/maintenance_peers.py"),
             work_dir,
             out_dir,
             command,

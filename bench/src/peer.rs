@@ -9,12 +9,14 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use serde_json::Value;
 
 use crate::harness::{Result, Sample};
+use crate::memory::PeakRss;
 
 /// A running peer process.
 pub struct PythonPeer {
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
+    last_memory: Option<PeakRss>,
 }
 
 impl PythonPeer {
@@ -40,6 +42,7 @@ impl PythonPeer {
             child,
             stdin: Some(stdin),
             stdout,
+            last_memory: None,
         })
     }
 
@@ -57,7 +60,14 @@ impl PythonPeer {
         if let Some(err) = reply.get("error") {
             return Err(format!("peer failed on {req}: {err}").into());
         }
+        self.last_memory = PeakRss::from_reply(&reply);
         Ok(reply)
+    }
+
+    /// The peak RSS of the peer process while it handled the last request (the whole
+    /// request: its untimed preparation too), as `bench/peers/_serve.py` reports it.
+    pub fn last_memory(&self) -> Option<PeakRss> {
+        self.last_memory
     }
 
     /// Sends a request for one run and returns its times (`times[0]`, `cpu_times[0]`).

@@ -26,12 +26,14 @@ use floe_spec::table_metadata::{FormatVersion, TableMetadata};
 use serde_json::{Value, json};
 
 use crate::data;
-use crate::harness::{
-    Comparison, Result, alternate, inner_runs, time_mean_prepared, time_mean_secs,
-};
+use crate::harness::{Comparison, Result, inner_runs, time_mean_prepared, time_mean_secs};
 use crate::machine::Machine;
+use crate::memory::{MemoryRow, PeakRss, alternate_tracked, memory_section};
 use crate::peer::PythonPeer;
 use crate::report::{Measure, Report, WorkloadResult, thousands};
+
+/// The peak RSS of Floe and of the peer over a workload's rounds.
+type PeakPair = (Option<PeakRss>, Option<PeakRss>);
 
 /// What to run, and where.
 #[derive(Debug, Clone)]
@@ -80,6 +82,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
 
     let mut results = Vec::new();
     let mut checks = Vec::new();
+    let mut mem_rows = Vec::new();
 
     // ---- manifests ---------------------------------------------------------------------
     eprintln!("generating {n} data files and the Floe-written manifest");
@@ -106,7 +109,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     });
     let one = time_mean_prepared(1, || files.clone(), |f| floe_encode(&metadata, f, &py_path))?;
     let inner = inner_runs(one.wall, FLOE_ROUND);
-    let cmp = alternate(
+    let (cmp, floe_mem, peer_mem) = alternate_tracked(
         rounds,
         || {
             time_mean_prepared(
@@ -115,9 +118,15 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
                 |f| floe_encode(&metadata, f, &py_path),
             )
         },
-        || peer.timed(&encode_req),
+        || Ok((peer.timed(&encode_req)?, peer.last_memory())),
     )?;
     progress(&cmp);
+    mem_rows.push(MemoryRow {
+        workload: format!("manifest encode, {} entries", thousands(n as u64)),
+        floe: floe_mem,
+        peer: "PyIceberg".to_owned(),
+        peer_rss: peer_mem,
+    });
     let py_bytes = std::fs::read(&py_path)?;
     results.push(WorkloadResult {
         name: "manifest encode".to_owned(),
@@ -152,8 +161,15 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         ("PyIceberg-written", &py_path, &py_bytes),
     ] {
         eprintln!("manifest decode: {who}, {n} entries");
-        let cmp = manifest_decode(&mut peer, path, bytes, &list_entry, rounds)?;
+        let (cmp, floe_mem, peer_mem) =
+            manifest_decode(&mut peer, path, bytes, &list_entry, rounds)?;
         progress(&cmp);
+        mem_rows.push(MemoryRow {
+            workload: format!("manifest decode, {who}"),
+            floe: floe_mem,
+            peer: "PyIceberg".to_owned(),
+            peer_rss: peer_mem,
+        });
         decode_ratios.push((who, cmp.ratio(), cmp.cpu_ratio()));
         results.push(WorkloadResult {
             name: "manifest decode".to_owned(),
@@ -177,8 +193,15 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let metadata_json = data::table_metadata_json(METADATA_SNAPSHOTS);
     std::fs::write(&metadata_path, &metadata_json)?;
     eprintln!("metadata parse: {METADATA_SNAPSHOTS} snapshots");
-    let (result, check) = metadata_parse(&mut peer, &metadata_path, &metadata_json, rounds)?;
+    let (result, check, (floe_mem, peer_mem)) =
+        metadata_parse(&mut peer, &metadata_path, &metadata_json, rounds)?;
     results.push(result);
+    mem_rows.push(MemoryRow {
+        workload: "metadata JSON parse".to_owned(),
+        floe: floe_mem,
+        peer: "PyIceberg".to_owned(),
+        peer_rss: peer_mem,
+    });
     checks.push(check);
 
     let targets = decode_ratios
@@ -228,7 +251,12 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             ),
         ],
         results,
-        sections: Vec::new(),
+        sections: vec![memory_section(
+            &mem_rows,
+            "Each side's peak covers one round: Floe's the back-to-back calls of the round, \
+             PyIceberg's its whole request (reading the input file into memory too); both \
+             processes also hold the generated inputs.",
+        )],
         targets,
         checks,
         notes: notes(),
@@ -275,14 +303,14 @@ fn manifest_decode(
     bytes: &[u8],
     list_entry: &ManifestFile,
     rounds: usize,
-) -> Result<Comparison> {
+) -> Result<(Comparison, Option<PeakRss>, Option<PeakRss>)> {
     let one = time_mean_secs(1, || floe_decode(bytes, list_entry))?;
     let inner = inner_runs(one.wall, FLOE_ROUND);
     let req = json!({"op": "decode_manifest", "path": path, "runs": 1});
-    alternate(
+    alternate_tracked(
         rounds,
         || time_mean_secs(inner, || floe_decode(bytes, list_entry)),
-        || peer.timed(&req),
+        || Ok((peer.timed(&req)?, peer.last_memory())),
     )
 }
 
@@ -360,7 +388,7 @@ fn metadata_parse(
     path: &Path,
     bytes: &[u8],
     rounds: usize,
-) -> Result<(WorkloadResult, String)> {
+) -> Result<(WorkloadResult, String, PeakPair)> {
     let floe = TableMetadata::from_json_slice(bytes)?;
     let py = peer.request(&json!({"op": "digest_metadata", "path": path}))?;
     let floe_digest = json!({
@@ -380,10 +408,10 @@ fn metadata_parse(
     let one = time_mean_secs(1, || Ok(TableMetadata::from_json_slice(bytes)?))?;
     let inner = inner_runs(one.wall, FLOE_ROUND);
     let req = json!({"op": "parse_metadata", "path": path, "runs": 1});
-    let cmp = alternate(
+    let (cmp, floe_mem, peer_mem) = alternate_tracked(
         rounds,
         || time_mean_secs(inner, || Ok(TableMetadata::from_json_slice(bytes)?)),
-        || peer.timed(&req),
+        || Ok((peer.timed(&req)?, peer.last_memory())),
     )?;
     progress(&cmp);
     Ok((
@@ -404,6 +432,7 @@ fn metadata_parse(
             thousands(METADATA_SNAPSHOTS as u64),
             py.get("metadata_log").and_then(Value::as_u64).unwrap_or(0)
         ),
+        (floe_mem, peer_mem),
     ))
 }
 

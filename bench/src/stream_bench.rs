@@ -873,7 +873,17 @@ fn build_report(
             ),
         ],
         results,
-        sections: vec![table, ratios],
+        sections: vec![
+            table,
+            ratios,
+            crate::charts::render(
+                &opts.python,
+                &opts.out_dir,
+                &today(),
+                "stream",
+                &[writers_chart(cases)],
+            ),
+        ],
         targets,
         checks,
         notes,
@@ -894,4 +904,29 @@ fn met(ok: bool) -> &'static str {
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("unknown")
+}
+
+/// Batches per second (median, min–max band) by writer count, one line per path.
+fn writers_chart(cases: &[Case]) -> crate::charts::Chart {
+    let mut chart = crate::charts::Chart::new(
+        "writers",
+        "Append throughput vs concurrent writers (1,000-row batches)",
+        "writers",
+        "acknowledged batches/s",
+    )
+    .log(true, true);
+    for path in [Mode::Group, Mode::PerBatch, Mode::Peer] {
+        let mut mine: Vec<&Case> = cases.iter().filter(|c| c.path == path).collect();
+        mine.sort_by_key(|c| c.writers);
+        if mine.is_empty() {
+            continue;
+        }
+        let points = mine
+            .iter()
+            .map(|c| (c.writers as f64, median(&c.rates())))
+            .collect();
+        let band = mine.iter().map(|c| spread(&c.rates())).collect();
+        chart = chart.series(crate::charts::Series::new(path.name(), points).with_spread(band));
+    }
+    chart
 }

@@ -33,12 +33,11 @@ pub fn runnable(action: Action) -> bool {
 pub fn action_runner(catalog: Arc<SqlCatalog>) -> Runner {
     Arc::new(move |task: Task| -> RunFuture {
         let catalog = Arc::clone(&catalog);
+        // A task of its own, so that a panic in an action fails the task (with the
+        // panic's message) instead of ending the worker loop.
+        let handle = tokio::spawn(run(catalog, task));
         Box::pin(async move {
-            // The actions' futures are not provably `Send` for every lifetime (a
-            // compiler limitation with borrowing stream combinators), so each task
-            // runs on a blocking thread that drives it on the runtime.
-            let handle = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || handle.block_on(run(catalog, task)))
+            handle
                 .await
                 .map_err(|e| format!("the maintenance task panicked or was cancelled: {e}"))?
         })

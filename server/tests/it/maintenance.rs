@@ -1,6 +1,7 @@
 //! Maintenance: the REST endpoints (request, list, get; 400s for unknown actions and
 //! options), workers running a requested compaction, and the scheduler bringing a
-//! streamed table (500 one-row appends) to few files and manifests with no manual call.
+//! streamed table (500 one-row appends) to few files and manifests with no manual call,
+//! PyIceberg reading the same rows before and after (`FLOE_TEST_PYTHON`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use arrow::array::{Int64Array, RecordBatch, StringArray};
 use axum::http::StatusCode;
 use floe_catalog::sql::tasks::{QueueConfig, TaskFilter};
 use floe_catalog::{Catalog, NamespaceIdent, SqlCatalog, TableCreation, TableIdent};
-use floe_server::maintenance::scheduler::SchedulerSettings;
-use floe_server::maintenance::worker::WorkerSettings;
+use floe_server::maintenance::run::action_runner;
+use floe_server::maintenance::scheduler::{Scheduler, SchedulerSettings};
+use floe_server::maintenance::worker::{WorkerSettings, spawn_workers};
 use floe_server::maintenance::{Action, Maintenance};
 use floe_spec::schema::Schema;
 use floe_spec::types::{NestedField, PrimitiveType, Type};
@@ -306,16 +308,105 @@ async fn wait(server: &TestServer, id: i64) -> Value {
 }
 
 const APPENDS: i64 = 500;
+/// Appends made while the workers run (the rest are made with the workers stopped, so
+/// that PyIceberg can read the table as the stream left it, before compaction).
+const APPENDS_WITH_WORKERS: i64 = 250;
 
-/// 500 one-row appends through the table API while the scheduler and workers run
-/// in-process: with no manual call, the table ends with fewer than 10 data files and
-/// fewer than 5 manifests, and the same rows.
+/// `FLOE_TEST_PYTHON` (set by `scripts/test`): the PyIceberg venv's interpreter. Missing,
+/// the test fails (never skips).
+fn python() -> std::path::PathBuf {
+    match std::env::var_os("FLOE_TEST_PYTHON").filter(|p| !p.is_empty()) {
+        Some(p) => p.into(),
+        None => panic!(
+            "FLOE_TEST_PYTHON is not set: run scripts/test, which creates the PyIceberg venv"
+        ),
+    }
+}
+
+/// What PyIceberg 0.12 reads from the metadata file of `table`
+/// (`tests/interop/pyiceberg_read.py --scan`): every row, sorted, and the number of
+/// data files its scan planning finds.
+async fn pyiceberg_rows(table: &Table) -> (Vec<(i64, String)>, usize) {
+    let location = table
+        .metadata_location()
+        .expect("a loaded table has a metadata location")
+        .to_owned();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/pyiceberg_read.py");
+    let (python, loc) = (python(), location.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(&script)
+            .arg(&loc)
+            .arg("--scan")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()))
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "pyiceberg_read.py {location} --scan failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "pyiceberg_read.py printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let mut rows: Vec<(i64, String)> = doc["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no rows in PyIceberg's answer: {:.2000}", doc.to_string()))
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_i64().unwrap_or_else(|| panic!("row {r}")),
+                r["data"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("row {r}"))
+                    .to_owned(),
+            )
+        })
+        .collect();
+    rows.sort();
+    (rows, doc["plan_files"].as_array().map_or(0, Vec::len))
+}
+
+/// Appends one row per id in `ids` to `table`, one commit each, retrying a commit that
+/// lost to a maintenance commit after a refresh.
+async fn stream(mut table: Table, ids: std::ops::Range<i64>) -> Table {
+    for i in ids {
+        table = loop {
+            // Maintenance commits race with the stream; the table API retries, and a
+            // commit that still loses is retried here after a refresh.
+            match table.append(vec![batch(&table, i..i + 1)]).await {
+                Ok(t) => break t,
+                Err(e) if e.kind() == floe_catalog::ErrorKind::CommitFailed => {
+                    table.refresh().await.unwrap();
+                }
+                Err(e) => panic!("append {i} failed: {e}"),
+            }
+        };
+    }
+    table
+}
+
+/// 500 one-row appends through the table API with the scheduler running in-process:
+/// with no manual call, the table ends with fewer than 10 data files and fewer than 5
+/// manifests, and PyIceberg reads the same rows before and after.
+///
+/// The workers run during the first 250 appends (maintenance commits race with the
+/// stream) and are then stopped, the scheduler still running; after the last append
+/// PyIceberg reads the table as the stream left it (at least 250 small files), the
+/// workers start again, and once the table is compacted PyIceberg reads it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_compacts_a_streamed_table_by_itself() {
     let server = TestServer::new().await;
     let catalog = &server.catalog;
     // Stream-like policy: the defaults, with a short snapshot history.
-    let mut table = create(
+    let table = create(
         catalog,
         "t",
         &[("floe.maintenance.expire-snapshots.max-snapshots", "50")],
@@ -332,41 +423,62 @@ async fn scheduler_compacts_a_streamed_table_by_itself() {
             ..QueueConfig::default()
         },
     );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let handles = floe_server::maintenance::start(
-        catalog,
-        &maintenance,
-        Some(SchedulerSettings {
+    let (stop_scheduler, scheduler_stopped) = tokio::sync::watch::channel(false);
+    let scheduler = Scheduler::new(
+        Arc::clone(catalog),
+        maintenance.clone(),
+        SchedulerSettings {
             sweep_interval: Duration::from_secs(2),
             debounce: Duration::from_millis(200),
-        }),
-        &WorkerSettings {
+        },
+    )
+    .spawn(scheduler_stopped);
+    let runner = action_runner(Arc::clone(catalog));
+    let workers = |prefix: &str| {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let settings = WorkerSettings {
             workers: 2,
             poll_interval: Duration::from_millis(50),
-            id_prefix: "e2e".into(),
-        },
-        &stopped,
+            id_prefix: prefix.into(),
+        };
+        (
+            stop,
+            spawn_workers(&maintenance, &runner, &settings, &stopped),
+        )
+    };
+
+    // The stream, the first half with the workers running.
+    let (stop, handles) = workers("e2e-a");
+    let table = stream(table, 0..APPENDS_WITH_WORKERS).await;
+    let _ = stop.send(true);
+    for h in handles {
+        h.await.unwrap();
+    }
+    let table = stream(table, APPENDS_WITH_WORKERS..APPENDS).await;
+    for i in 0..20 {
+        off = off.append(vec![batch(&off, i..i + 1)]).await.unwrap();
+    }
+    let expected: Vec<(i64, String)> = (0..APPENDS).map(|i| (i, format!("row-{i}"))).collect();
+
+    // Before: the table as the stream left it, read by PyIceberg.
+    let (files_before, manifests_before) = counts(&table).await;
+    assert!(
+        files_before >= usize::try_from(APPENDS - APPENDS_WITH_WORKERS).unwrap(),
+        "the second half of the stream ran without workers: {files_before} data files"
+    );
+    let (py_before, py_files_before) = pyiceberg_rows(&table).await;
+    assert_eq!(
+        py_files_before, files_before,
+        "PyIceberg plans every data file"
+    );
+    assert!(
+        py_before == expected,
+        "PyIceberg before compaction: {} rows, expected {APPENDS}",
+        py_before.len()
     );
 
-    let mut expected = Vec::new();
-    for i in 0..APPENDS {
-        table = loop {
-            // Maintenance commits race with the stream; the table API retries, and a
-            // commit that still loses is retried here after a refresh.
-            match table.append(vec![batch(&table, i..i + 1)]).await {
-                Ok(t) => break t,
-                Err(e) if e.kind() == floe_catalog::ErrorKind::CommitFailed => {
-                    table.refresh().await.unwrap();
-                }
-                Err(e) => panic!("append {i} failed: {e}"),
-            }
-        };
-        expected.push((i, format!("row-{i}")));
-        if i < 20 {
-            off = off.append(vec![batch(&off, i..i + 1)]).await.unwrap();
-        }
-    }
-
+    // The workers again: the queued work (and what the scheduler finds) runs.
+    let (stop, handles) = workers("e2e-b");
     let started = Instant::now();
     let deadline = started + Duration::from_mins(3);
     let (files, manifests) = loop {
@@ -393,7 +505,8 @@ async fn scheduler_compacts_a_streamed_table_by_itself() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     eprintln!(
-        "scheduler: {files} data files, {manifests} manifests {:?} after the last append",
+        "scheduler: {files_before} data files in {manifests_before} manifests became {files} \
+         in {manifests} {:?} after the workers started",
         started.elapsed()
     );
     let t = load(catalog, "t").await;
@@ -407,6 +520,15 @@ async fn scheduler_compacts_a_streamed_table_by_itself() {
             got.len()
         );
     }
+    // After: PyIceberg reads the compacted table, the same rows.
+    let (py_after, py_files_after) = pyiceberg_rows(&t).await;
+    assert_eq!(py_files_after, files, "PyIceberg plans every data file");
+    assert!(
+        py_after == py_before,
+        "PyIceberg after compaction: {} rows, before {}",
+        py_after.len(),
+        py_before.len()
+    );
     // The worker records the task's outcome after its commit, which the loop above may
     // have seen first: wait for the record.
     let recorded = Instant::now() + Duration::from_mins(1);
@@ -420,7 +542,8 @@ async fn scheduler_compacts_a_streamed_table_by_itself() {
     }
 
     let _ = stop.send(true);
-    for h in handles {
+    let _ = stop_scheduler.send(true);
+    for h in handles.into_iter().chain([scheduler]) {
         h.await.unwrap();
     }
     let off = load(catalog, "off").await;
