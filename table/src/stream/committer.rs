@@ -22,8 +22,9 @@
 //!    table's low watermark). The newest small manifests are merged in tiers of
 //!    [`GroupCommitConfig::merge_fan_in`] (see
 //!    [`SnapshotUpdate::merge_newest_manifests`]), so the manifest list stays short
-//!    however many groups are committed. The snapshot is committed with one `WriterProgressUpdate` per writer (its highest
-//!    seq, its watermark never going backwards) in the same catalog transaction.
+//!    however many groups are committed. The snapshot is committed with one
+//!    `WriterProgressUpdate` per writer (its highest seq, its watermark never going
+//!    backwards) in the same catalog transaction.
 //! 3. A lost race (another process committed first) or a writer whose progress moved
 //!    meanwhile (a duplicate or fence found inside the commit transaction, e.g. a retry
 //!    sent to another replica) aborts the attempt; the group is re-checked against the
