@@ -12,7 +12,8 @@
 //!   retried by the transaction with the table's `commit.retry.*` settings);
 //! - **Floe, group commit**: each writer sends its batches through a `StreamWriter` to
 //!   one `GroupCommitter`, which commits the intents that arrive together as one
-//!   snapshot;
+//!   snapshot; a writer keeps up to [`PIPELINE_DEPTH`] batches in flight (it writes the
+//!   data file of batch n+1 while batch n commits; acknowledgements in seq order);
 //! - **PyIceberg**: each writer is a process with its own `SqlCatalog` on the same SQLite
 //!   file, calling `table.append(df)` per batch with PyIceberg's own retries (the same
 //!   `commit.retry.*` values); 1, 4 and 16 writers (64 Python processes do not fit the
@@ -24,7 +25,7 @@
 //! batches. Every case ends with a check: the table's `total-records` equals 1,000 × the
 //! acknowledged batches (nothing lost, nothing twice).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
@@ -49,6 +50,9 @@ use crate::spec_bench::Options;
 
 /// Rows per micro-batch.
 pub const BATCH_ROWS: usize = 1000;
+
+/// Batches a group-commit writer keeps in flight (flushed, not yet acknowledged).
+pub const PIPELINE_DEPTH: usize = 8;
 
 /// Concurrent writers of the Floe cases.
 pub const WRITER_COUNTS: [usize; 4] = [1, 4, 16, 64];
@@ -146,7 +150,8 @@ pub struct CaseRun {
 }
 
 impl CaseRun {
-    fn rate(&self) -> f64 {
+    /// Acknowledged batches per second.
+    pub fn rate(&self) -> f64 {
         if self.elapsed > 0.0 {
             self.acked as f64 / self.elapsed
         } else {
@@ -326,8 +331,10 @@ async fn per_batch_case(env: &mut FloeEnv, writers: usize, window: Duration) -> 
 }
 
 /// Floe with group commit: `writers` stream writers on one `GroupCommitter` (default
-/// settings: 5 ms window, up to 256 intents a group); each writes a batch and flushes it
-/// (one micro-batch per batch) and waits for the acknowledgement.
+/// settings: 5 ms window, up to 256 intents a group, tiered manifest merging); each
+/// writes a batch and starts its flush (one micro-batch per batch), keeping up to
+/// [`PIPELINE_DEPTH`] flushes in flight, waiting for the oldest's acknowledgement
+/// beyond.
 async fn group_case(env: &mut FloeEnv, writers: usize, window: Duration) -> Result<CaseRun> {
     let table = env.create("group").await?;
     let arrow: ArrowSchemaRef = Arc::new(schema_to_arrow(table.schema())?);
@@ -344,6 +351,7 @@ async fn group_case(env: &mut FloeEnv, writers: usize, window: Duration) -> Resu
         config.max_rows = usize::MAX;
         config.max_bytes = usize::MAX;
         config.max_delay = Duration::from_hours(1);
+        config.max_in_flight = PIPELINE_DEPTH;
         opened.push(StreamWriter::open(table.clone(), committer.clone(), config).await?);
     }
     let start = Instant::now();
@@ -354,18 +362,29 @@ async fn group_case(env: &mut FloeEnv, writers: usize, window: Duration) -> Resu
         tasks.push(tokio::spawn(async move {
             let mut out = WriterOut::default();
             let mut seq = 0_i64;
+            let mut pending = VecDeque::with_capacity(PIPELINE_DEPTH);
+            let settle = |out: &mut WriterOut, t0: Instant, ack: Option<_>| match ack {
+                Some(_) => {
+                    out.acked += 1;
+                    out.latencies.push(t0.elapsed().as_secs_f64());
+                    Ok(())
+                }
+                None => Err("a flush of a written batch committed nothing"),
+            };
             while Instant::now() < deadline {
                 let b = batch(&arrow, w as i32, seq)?;
                 seq += 1;
                 let t0 = Instant::now();
                 writer.write(&b).await?;
-                match writer.flush().await? {
-                    Some(_) => {
-                        out.acked += 1;
-                        out.latencies.push(t0.elapsed().as_secs_f64());
-                    }
-                    None => return Err("a flush of a written batch committed nothing".into()),
+                pending.push_back((t0, writer.begin_flush()?));
+                if pending.len() >= PIPELINE_DEPTH
+                    && let Some((t0, flush)) = pending.pop_front()
+                {
+                    settle(&mut out, t0, flush.wait().await?)?;
                 }
+            }
+            while let Some((t0, flush)) = pending.pop_front() {
+                settle(&mut out, t0, flush.wait().await?)?;
             }
             writer.close().await?;
             Ok::<_, crate::harness::BoxError>(out)
@@ -382,6 +401,19 @@ async fn group_case(env: &mut FloeEnv, writers: usize, window: Duration) -> Resu
     run.commits = committer.stats().commits;
     check_and_drop(env, &table, &mut run).await?;
     Ok(run)
+}
+
+/// One group-commit case on a fresh SQLite catalog under `dir` (for profiling, e.g.
+/// `bench/examples/stream_group.rs`): `writers` writers for `window`.
+pub fn group_case_once(dir: &Path, writers: usize, window: Duration) -> Result<CaseRun> {
+    std::fs::create_dir_all(dir)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut env = FloeEnv::new(dir).await?;
+        group_case(&mut env, writers, window).await
+    })
 }
 
 /// Reads the digest, checks `total-records`, drops the table.
@@ -821,14 +853,16 @@ fn build_report(
         "Floe, group commit: every writer is a `floe_table::stream::StreamWriter` (opened \
          with a new epoch before the clock starts) on one shared `GroupCommitter` with its \
          default settings (5 ms window, up to 256 intents a group, files checked to exist); \
-         per batch `write` then `flush`, which writes one Parquet data file and waits until \
-         the group holding the batch is committed (one manifest, one manifest list, one \
-         compare-and-swap with every writer's progress `(writer id, epoch, seq)` in the same \
-         transaction). Batches per commit = acknowledged batches / group commits. A stream \
-         writer has one micro-batch in flight (the next seq waits for the ack), so a group \
-         holds at most one batch per writer: with n writers the final snapshot has at least \
-         1,000 / n manifests per 1,000 batches (62.5 at 16 writers) unless manifests are \
-         merged (`commit.manifest-merge.enabled`, off here as in PyIceberg)."
+         per batch `write` then `begin_flush`, which writes one Parquet data file and submits \
+         it; the writer keeps up to 8 batches in flight (the data file of the next batch is \
+         written while the earlier ones commit; acknowledgements come in seq order; the \
+         ack latency of a batch runs from its start to its acknowledgement, queueing behind \
+         the batches before it included). A group is one new manifest, one manifest list, \
+         one compare-and-swap with every writer's progress `(writer id, epoch, seq)` in the \
+         same transaction; the committer merges the newest small manifests in tiers of 4 \
+         (a manifest of w files is of level floor(log4 w); 4 in a row of a level merge), so \
+         the manifest list stays logarithmic. Batches per commit = acknowledged batches / \
+         group commits."
             .to_owned(),
     );
     notes.push(format!(

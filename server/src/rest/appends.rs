@@ -163,6 +163,7 @@ pub(crate) async fn append_files(
             epoch: req.epoch,
             seq: req.seq,
             watermark_ms: req.watermark_ms,
+            after_seq: None,
             data_files: files,
         })
         .await?;

@@ -13,11 +13,18 @@
 //!    last seq is a duplicate: it is answered with the stored snapshot id and
 //!    `duplicate: true`. An intent whose `epoch` is below the stored one is fenced:
 //!    `CommitFailed` for that intent only. A bad intent is `DataInvalid` for that
-//!    intent only.
+//!    intent only. An intent with [`AppendIntent::after_seq`] whose predecessor is
+//!    neither the writer's stored last seq nor committed in the same group is
+//!    `CommitFailed` too (nothing is committed behind a gap): a writer with several
+//!    micro-batches in flight resubmits it once the predecessor is acknowledged.
 //! 2. The data files of the remaining intents go into ONE fast-append snapshot
-//!    (one manifest, one manifest list; summary [`WATERMARK_SUMMARY_KEY`] = the table's
-//!    low watermark), committed with one `WriterProgressUpdate` per writer (its highest
-//!    seq, its watermark never going backwards) in the same catalog transaction.
+//!    (one new manifest, one manifest list; summary [`WATERMARK_SUMMARY_KEY`] = the
+//!    table's low watermark). The newest small manifests are merged in tiers of
+//!    [`GroupCommitConfig::merge_fan_in`] (see
+//!    [`SnapshotUpdate::merge_newest_manifests`]), so the manifest list stays short
+//!    however many groups are committed. The snapshot is committed with one
+//!    `WriterProgressUpdate` per writer (its highest seq, its watermark never going
+//!    backwards) in the same catalog transaction.
 //! 3. A lost race (another process committed first) or a writer whose progress moved
 //!    meanwhile (a duplicate or fence found inside the commit transaction, e.g. a retry
 //!    sent to another replica) aborts the attempt; the group is re-checked against the
@@ -61,6 +68,10 @@ pub struct GroupCommitConfig {
     pub max_attempts: u32,
     /// Whether every data file is checked to exist before the commit (default true).
     pub check_files_exist: bool,
+    /// Fan-in of the tiered merge of the newest small manifests (default 4; `None`:
+    /// every group leaves its manifest as it is, unless the table sets
+    /// `commit.manifest-merge.enabled`, then appends merge as batch appends do).
+    pub merge_fan_in: Option<usize>,
 }
 
 impl Default for GroupCommitConfig {
@@ -70,6 +81,7 @@ impl Default for GroupCommitConfig {
             max_intents: 256,
             max_attempts: 16,
             check_files_exist: true,
+            merge_fan_in: Some(4),
         }
     }
 }
@@ -117,13 +129,38 @@ struct QueueState {
 struct Pending {
     intent: AppendIntent,
     arrived: Instant,
-    reply: oneshot::Sender<Result<AppendAck>>,
+    reply: oneshot::Sender<Answer>,
 }
+
+/// Why an intent was not committed.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// Its `after_seq` predecessor was not committed (yet): it may be resubmitted
+    /// once the predecessor is.
+    Gap(Error),
+    /// Any other failure.
+    Failed(Error),
+}
+
+impl Refusal {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Self::Gap(e) | Self::Failed(e) => e,
+        }
+    }
+}
+
+/// The answer to one intent.
+pub(crate) type Answer = std::result::Result<AppendAck, Refusal>;
 
 impl Pending {
     fn answer(self, result: Result<AppendAck>) {
         // The submitter may have stopped waiting: the answer is then dropped.
-        let _ = self.reply.send(result);
+        let _ = self.reply.send(result.map_err(Refusal::Failed));
+    }
+
+    fn refuse_gap(self, e: Error) {
+        let _ = self.reply.send(Err(Refusal::Gap(e)));
     }
 }
 
@@ -187,6 +224,16 @@ impl GroupCommitter {
     /// `DataInvalid`; neither affects the other intents of the group. Needs a Tokio
     /// runtime (the group task is spawned on it).
     pub async fn submit(&self, intent: AppendIntent) -> Result<AppendAck> {
+        let rx = self.enqueue(intent)?;
+        match rx.await {
+            Ok(answer) => answer.map_err(Refusal::into_error),
+            Err(_) => Err(lost_answer()),
+        }
+    }
+
+    /// Queues an intent at once (intents enqueued one after the other by one caller
+    /// join the table's queue in that order) and returns the channel of its answer.
+    pub(crate) fn enqueue(&self, intent: AppendIntent) -> Result<oneshot::Receiver<Answer>> {
         check_shape(&intent)?;
         let (tx, rx) = oneshot::channel();
         let queue = {
@@ -210,13 +257,16 @@ impl GroupCommitter {
             let shared = Arc::clone(&self.shared);
             tokio::spawn(run_queue(shared, table, queue));
         }
-        rx.await.map_err(|_| {
-            Error::new(
-                ErrorKind::CommitStateUnknown,
-                "the group commit task ended without answering: the append may or may not have been committed",
-            )
-        })?
+        Ok(rx)
     }
+}
+
+/// The error of an intent whose group task ended without answering.
+pub(crate) fn lost_answer() -> Error {
+    Error::new(
+        ErrorKind::CommitStateUnknown,
+        "the group commit task ended without answering: the append may or may not have been committed",
+    )
 }
 
 /// The single-flight task of one table: commits groups while intents are queued.
@@ -324,12 +374,20 @@ async fn commit_group(shared: &Shared, ident: &TableIdent, group: Vec<Pending>) 
         }
     };
     // Checks that do not depend on concurrent commits: once.
-    let mut live = Vec::with_capacity(group.len());
-    for p in group {
-        let mut checked = check_against_table(&p.intent, table.metadata());
-        if checked.is_ok() && shared.config.check_files_exist {
-            checked = check_files_exist(&shared.store, &p.intent).await;
+    let md = table.metadata().clone();
+    let checks = futures::future::join_all(group.iter().map(|p| {
+        let md = &md;
+        async move {
+            check_against_table(&p.intent, md)?;
+            if shared.config.check_files_exist {
+                check_files_exist(&shared.store, &p.intent).await?;
+            }
+            Ok::<(), Error>(())
         }
+    }))
+    .await;
+    let mut live = Vec::with_capacity(group.len());
+    for (p, checked) in group.into_iter().zip(checks) {
         match checked {
             Ok(()) => live.push(p),
             Err(e) => p.answer(Err(e)),
@@ -418,6 +476,24 @@ async fn try_commit(
                 let same_writer = keep
                     .last()
                     .filter(|k| k.intent.writer_id == p.intent.writer_id);
+                if let Some(after) = p.intent.after_seq {
+                    let stored_last = stored.get(&p.intent.writer_id).map_or(-1, |s| s.last_seq);
+                    let follows = after == stored_last
+                        || same_writer
+                            .is_some_and(|k| k.intent.seq == after || k.intent.seq == p.intent.seq);
+                    if !follows {
+                        let e = Error::new(
+                            ErrorKind::CommitFailed,
+                            format!(
+                                "writer `{}` of {ident}: micro-batch {} must follow micro-batch {after}, \
+                                 which is not committed (the last committed one is {stored_last})",
+                                p.intent.writer_id, p.intent.seq
+                            ),
+                        );
+                        p.refuse_gap(e);
+                        continue;
+                    }
+                }
                 match same_writer {
                     Some(k) if k.intent.seq == p.intent.seq => twins.push(p),
                     Some(k) if k.intent.epoch != p.intent.epoch => {
@@ -498,10 +574,10 @@ async fn try_commit(
             .properties()
             .get(MANIFEST_MERGE_ENABLED)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let mut update = if merge {
-            SnapshotUpdate::merge_append()
-        } else {
-            SnapshotUpdate::fast_append()
+        let mut update = match (merge, shared.config.merge_fan_in) {
+            (true, _) => SnapshotUpdate::merge_append(),
+            (false, Some(fan_in)) => SnapshotUpdate::fast_append().merge_newest_manifests(fan_in),
+            (false, None) => SnapshotUpdate::fast_append(),
         }
         .add_data_files(files)
         .set_summary(GROUP_SIZE_SUMMARY_KEY, keep.len().to_string());

@@ -30,6 +30,12 @@ pub struct AppendIntent {
     pub seq: i64,
     /// Event-time watermark (ms) up to which the writer's data is complete.
     pub watermark_ms: Option<i64>,
+    /// The seq this micro-batch directly follows (`-1`: the writer's first), for
+    /// writers with several micro-batches in flight: the intent commits only if that
+    /// seq is the writer's last committed one or commits in the same group, so a
+    /// failed micro-batch never leaves a gap behind a later one. `None`: any seq above
+    /// the last committed one is accepted.
+    pub after_seq: Option<i64>,
     /// The data files (already written, inside the table location, of the table's
     /// default partition spec).
     pub data_files: Vec<DataFile>,
@@ -56,6 +62,14 @@ pub(crate) fn check_shape(intent: &AppendIntent) -> Result<()> {
         return Err(Error::invalid(format!(
             "writer `{}`: epoch ({}) and seq ({}) must not be negative",
             intent.writer_id, intent.epoch, intent.seq
+        )));
+    }
+    if let Some(after) = intent.after_seq
+        && (after < -1 || after >= intent.seq)
+    {
+        return Err(Error::invalid(format!(
+            "writer `{}` seq {}: after-seq {after} must be at least -1 and below the seq",
+            intent.writer_id, intent.seq
         )));
     }
     let mut paths = HashSet::new();

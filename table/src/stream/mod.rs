@@ -30,6 +30,7 @@
 //!         epoch: opened.epoch,
 //!         seq: opened.last_seq + 1,
 //!         watermark_ms: None,
+//!         after_seq: None,
 //!         data_files: files,
 //!     })
 //!     .await?;
@@ -43,4 +44,4 @@ mod writer;
 
 pub use committer::{GroupCommitConfig, GroupCommitStats, GroupCommitter};
 pub use intent::{AppendAck, AppendIntent, GROUP_SIZE_SUMMARY_KEY, WATERMARK_SUMMARY_KEY};
-pub use writer::{StreamWriter, StreamWriterConfig};
+pub use writer::{PendingFlush, StreamWriter, StreamWriterConfig};

@@ -9,20 +9,32 @@
 //! or the time since the first buffered row, reach [`StreamWriterConfig`]'s triggers
 //! (or on [`StreamWriter::flush`]). A flush writes one data file per partition and
 //! submits one [`AppendIntent`] `(writer id, epoch, seq, watermark)` to the
-//! [`GroupCommitter`]; the next seq is used only after the previous micro-batch was
-//! acknowledged, so a writer's batches commit in order and none is skipped.
+//! [`GroupCommitter`].
+//!
+//! Pipelining: a flush does not wait for the commits of the micro-batches before it.
+//! Up to [`StreamWriterConfig::max_in_flight`] micro-batches are submitted and not yet
+//! acknowledged; the next one waits until the oldest is acknowledged. Seqs are
+//! assigned in flush order and every intent names its predecessor
+//! ([`AppendIntent::after_seq`]), so the committer never commits a micro-batch behind
+//! one that is not committed: a writer's micro-batches commit and are acknowledged in
+//! seq order, and none is skipped. A micro-batch refused because its predecessor was
+//! not committed yet (the predecessor's outcome was unknown and it is being retried)
+//! is resubmitted once the predecessor is acknowledged.
 //!
 //! Memory is bounded: batches hold a share of [`StreamWriterConfig::max_buffered_bytes`]
-//! until their micro-batch is committed, and [`StreamWriter::write`] waits for room
+//! until their micro-batch is acknowledged, and [`StreamWriter::write`] waits for room
 //! when commits fall behind (backpressure).
 //!
 //! Failure: an unknown commit outcome is retried with the same seq (a committed batch
 //! is then answered as a duplicate, nothing is added twice). A fenced writer, or any
-//! other failure, stops the writer: every later call returns the error. Dropping or
-//! aborting a writer abandons its unflushed rows; a new instance (same writer id)
-//! resumes after the last acknowledged micro-batch, which the application maps back to
-//! its input (for example, by flushing explicitly at known input positions).
+//! other failure, stops the writer: every later call returns the error, and the
+//! micro-batches in flight behind the failed one (refused by the committer, since
+//! their predecessor is not committed) are answered with it. Dropping or aborting a
+//! writer abandons its unflushed rows; a new instance (same writer id) resumes after
+//! the last committed micro-batch, which the application maps back to its input (for
+//! example, by flushing explicitly at known input positions).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -32,7 +44,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::committer::GroupCommitter;
+use super::committer::{Answer, GroupCommitter, Refusal, lost_answer};
 use super::intent::{AppendAck, AppendIntent};
 use crate::arrow_schema::align_struct_batch;
 use crate::error::{Error, ErrorKind, Result};
@@ -54,6 +66,9 @@ pub struct StreamWriterConfig {
     /// The most bytes buffered or being committed; `write` waits beyond (default
     /// 256 MiB).
     pub max_buffered_bytes: usize,
+    /// The most micro-batches submitted and not yet acknowledged (default 4; 1: each
+    /// micro-batch waits for the acknowledgement of the one before).
+    pub max_in_flight: usize,
     /// Attempts of one micro-batch whose commit outcome was unknown (default 3).
     pub max_unknown_retries: u32,
 }
@@ -67,6 +82,7 @@ impl StreamWriterConfig {
             max_bytes: 64 << 20,
             max_delay: Duration::from_secs(1),
             max_buffered_bytes: 256 << 20,
+            max_in_flight: 4,
             max_unknown_retries: 3,
         }
     }
@@ -78,13 +94,16 @@ struct Status {
     next_seq: i64,
     last_ack: Option<AppendAck>,
     flushes: u64,
+    in_flight: usize,
     failed: Option<(ErrorKind, String)>,
 }
+
+type FlushReply = oneshot::Sender<Result<Option<AppendAck>>>;
 
 enum Msg {
     Batch(RecordBatch, OwnedSemaphorePermit),
     Watermark(i64),
-    Flush(oneshot::Sender<Result<Option<AppendAck>>>),
+    Flush(FlushReply),
 }
 
 /// An exactly-once stream writer of one table; see the module docs.
@@ -98,6 +117,32 @@ pub struct StreamWriter {
     context: Arc<WriterContext>,
     status: Arc<Mutex<Status>>,
     task: Option<JoinHandle<()>>,
+}
+
+/// A flush started with [`StreamWriter::begin_flush`]: [`PendingFlush::wait`] gives
+/// its answer.
+#[derive(Debug)]
+pub struct PendingFlush {
+    rx: oneshot::Receiver<Result<Option<AppendAck>>>,
+    writer_id: String,
+    status: Arc<Mutex<Status>>,
+}
+
+impl PendingFlush {
+    /// Waits until the micro-batch of the flush (and every one before it) is
+    /// acknowledged: its answer, or `None` when nothing was buffered or in flight.
+    pub async fn wait(self) -> Result<Option<AppendAck>> {
+        if let Ok(result) = self.rx.await {
+            return result;
+        }
+        if let Some((kind, message)) = &lock(&self.status).failed {
+            return Err(Error::new(*kind, message.clone()));
+        }
+        Err(Error::new(
+            ErrorKind::Unexpected,
+            format!("stream writer `{}` stopped", self.writer_id),
+        ))
+    }
 }
 
 fn lock(m: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
@@ -149,6 +194,7 @@ impl StreamWriter {
             bytes: 0,
             first_at: None,
             watermark: progress.watermark,
+            in_flight: VecDeque::new(),
         };
         let task = tokio::spawn(task.run(rx));
         Ok(Self {
@@ -173,19 +219,24 @@ impl StreamWriter {
         self.epoch
     }
 
-    /// The seq of the next micro-batch to commit.
+    /// The seq the next flushed micro-batch takes.
     pub fn next_seq(&self) -> i64 {
         lock(&self.status).next_seq
     }
 
-    /// The answer to the last committed micro-batch.
+    /// The answer to the last acknowledged micro-batch.
     pub fn last_ack(&self) -> Option<AppendAck> {
         lock(&self.status).last_ack
     }
 
-    /// How many micro-batches were committed by this instance.
+    /// How many micro-batches of this instance were acknowledged.
     pub fn flushes(&self) -> u64 {
         lock(&self.status).flushes
+    }
+
+    /// How many micro-batches are submitted and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        lock(&self.status).in_flight
     }
 
     /// Bytes of Arrow memory buffered or being committed (at most
@@ -240,22 +291,27 @@ impl StreamWriter {
         self.send(Msg::Watermark(watermark_ms))
     }
 
-    /// Flushes the buffered rows now and waits for their commit; `None` when nothing
-    /// was buffered.
+    /// Flushes the buffered rows now and waits until they (and every micro-batch in
+    /// flight) are acknowledged; `None` when nothing was buffered or in flight.
     pub async fn flush(&self) -> Result<Option<AppendAck>> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Msg::Flush(tx))?;
-        if let Ok(result) = rx.await {
-            return result;
-        }
-        self.check()?;
-        Err(Error::new(
-            ErrorKind::Unexpected,
-            format!("stream writer `{}` stopped", self.writer_id),
-        ))
+        self.begin_flush()?.wait().await
     }
 
-    /// Flushes, then stops the writer.
+    /// Flushes the buffered rows as the next micro-batch without waiting for its
+    /// commit: the writer goes on taking batches while it commits (up to
+    /// `max_in_flight` micro-batches). The flush is ordered after every batch written
+    /// before this call.
+    pub fn begin_flush(&self) -> Result<PendingFlush> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Flush(tx))?;
+        Ok(PendingFlush {
+            rx,
+            writer_id: self.writer_id.clone(),
+            status: Arc::clone(&self.status),
+        })
+    }
+
+    /// Flushes, waits for every micro-batch in flight, then stops the writer.
     pub async fn close(mut self) -> Result<Option<AppendAck>> {
         let ack = self.flush().await;
         self.tx = None;
@@ -265,8 +321,8 @@ impl StreamWriter {
         ack
     }
 
-    /// Stops the writer at once, as a crash would: buffered rows are abandoned and a
-    /// micro-batch being committed may or may not commit.
+    /// Stops the writer at once, as a crash would: buffered rows are abandoned and the
+    /// micro-batches in flight may or may not commit.
     pub fn abort(mut self) {
         self.tx = None;
         if let Some(task) = self.task.take() {
@@ -284,7 +340,21 @@ impl Drop for StreamWriter {
     }
 }
 
-/// The writer task: buffers, flushes and commits in order.
+/// A micro-batch submitted and not yet acknowledged.
+struct InFlight {
+    intent: AppendIntent,
+    answer: oneshot::Receiver<Answer>,
+    /// The buffer share of its batches, given back on the acknowledgement.
+    _permits: Vec<OwnedSemaphorePermit>,
+    /// Submissions after an unknown outcome.
+    unknown_retries: u32,
+    /// Submissions after a refusal for a predecessor not committed yet.
+    gap_retries: u32,
+    /// Flushes waiting for it.
+    waiters: Vec<FlushReply>,
+}
+
+/// The writer task: buffers, flushes, submits and settles the answers in order.
 struct Task {
     table: Table,
     committer: GroupCommitter,
@@ -298,52 +368,55 @@ struct Task {
     bytes: usize,
     first_at: Option<Instant>,
     watermark: Option<i64>,
+    in_flight: VecDeque<InFlight>,
+}
+
+/// The answer to the oldest micro-batch in flight (never, when none is).
+async fn oldest_answer(in_flight: &mut VecDeque<InFlight>) -> Answer {
+    match in_flight.front_mut() {
+        Some(f) => (&mut f.answer)
+            .await
+            .unwrap_or_else(|_| Err(Refusal::Failed(lost_answer()))),
+        None => std::future::pending().await,
+    }
 }
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
         loop {
             let deadline = self.first_at.map(|t| t + self.config.max_delay);
-            let msg = tokio::select! {
-                m = rx.recv() => m,
-                () = sleep_until_opt(deadline) => {
-                    self.flush_or_stop().await;
-                    continue;
-                }
-            };
-            let Some(msg) = msg else {
-                // The handle is gone: unflushed rows are abandoned.
-                return;
-            };
-            if lock(&self.status).failed.is_some() {
-                if let Msg::Flush(reply) = msg {
-                    let _ = reply.send(Err(self.failure()));
-                }
-                continue;
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(msg) => self.handle(msg).await,
+                    // The handle is gone: unflushed rows are abandoned; micro-batches
+                    // in flight go on in the committer.
+                    None => return,
+                },
+                () = sleep_until_opt(deadline) => self.flush(None).await,
+                answer = oldest_answer(&mut self.in_flight) => self.settle(answer).await,
             }
-            match msg {
-                Msg::Batch(batch, permit) => {
-                    self.rows += batch.num_rows();
-                    self.bytes += batch.get_array_memory_size();
-                    self.first_at.get_or_insert_with(Instant::now);
-                    self.buffer.push((batch, permit));
-                    if self.rows >= self.config.max_rows || self.bytes >= self.config.max_bytes {
-                        self.flush_or_stop().await;
-                    }
-                }
-                Msg::Watermark(w) => self.watermark = self.watermark.max(Some(w)),
-                Msg::Flush(reply) => {
-                    let result = self.flush().await;
-                    let result = match result {
-                        Ok(ack) => Ok(ack),
-                        Err(e) => {
-                            self.fail(&e);
-                            Err(e)
-                        }
-                    };
-                    let _ = reply.send(result);
+        }
+    }
+
+    async fn handle(&mut self, msg: Msg) {
+        if lock(&self.status).failed.is_some() {
+            if let Msg::Flush(reply) = msg {
+                let _ = reply.send(Err(self.failure()));
+            }
+            return;
+        }
+        match msg {
+            Msg::Batch(batch, permit) => {
+                self.rows += batch.num_rows();
+                self.bytes += batch.get_array_memory_size();
+                self.first_at.get_or_insert_with(Instant::now);
+                self.buffer.push((batch, permit));
+                if self.rows >= self.config.max_rows || self.bytes >= self.config.max_bytes {
+                    self.flush(None).await;
                 }
             }
+            Msg::Watermark(w) => self.watermark = self.watermark.max(Some(w)),
+            Msg::Flush(reply) => self.flush(Some(reply)).await,
         }
     }
 
@@ -354,26 +427,89 @@ impl Task {
         }
     }
 
-    fn fail(&mut self, e: &Error) {
+    fn set_in_flight(&self) {
+        lock(&self.status).in_flight = self.in_flight.len();
+    }
+
+    /// Stops the writer with `e`: buffered rows are dropped, every micro-batch in
+    /// flight is waited for (the committer refuses those behind the failed one) and
+    /// its flushes answered.
+    async fn fail(&mut self, e: &Error) {
         lock(&self.status).failed = Some((e.kind(), e.to_string()));
         self.buffer.clear();
         self.rows = 0;
         self.bytes = 0;
         self.first_at = None;
-    }
-
-    async fn flush_or_stop(&mut self) {
-        if let Err(e) = self.flush().await {
-            self.fail(&e);
+        while let Some(f) = self.in_flight.front_mut() {
+            let answer = (&mut f.answer)
+                .await
+                .unwrap_or_else(|_| Err(Refusal::Failed(lost_answer())));
+            let Some(f) = self.in_flight.pop_front() else {
+                break;
+            };
+            let result = match answer {
+                // Committed after all (its predecessor's outcome was unknown).
+                Ok(ack) => Ok(Some(ack)),
+                Err(refusal) => {
+                    let refused = refusal.into_error();
+                    if refused.kind() != ErrorKind::CommitStateUnknown {
+                        self.delete_files(&f.intent.data_files).await;
+                    }
+                    Err(Error::new(e.kind(), e.to_string()))
+                }
+            };
+            for w in f.waiters {
+                let _ = w.send(match &result {
+                    Ok(ack) => Ok(*ack),
+                    Err(e) => Err(Error::new(e.kind(), e.to_string())),
+                });
+            }
         }
+        self.set_in_flight();
     }
 
-    /// Writes the buffered rows and commits them as the next micro-batch.
-    async fn flush(&mut self) -> Result<Option<AppendAck>> {
+    /// Writes the buffered rows and submits them as the next micro-batch, after
+    /// waiting for room among the micro-batches in flight. `reply` is answered when it
+    /// is acknowledged (with nothing buffered: when the newest micro-batch in flight
+    /// is, or at once when none is).
+    async fn flush(&mut self, reply: Option<FlushReply>) {
+        if lock(&self.status).failed.is_some() {
+            if let Some(reply) = reply {
+                let _ = reply.send(Err(self.failure()));
+            }
+            return;
+        }
         if self.buffer.is_empty() {
-            return Ok(None);
+            match (self.in_flight.back_mut(), reply) {
+                (Some(newest), Some(reply)) => newest.waiters.push(reply),
+                (None, Some(reply)) => {
+                    let _ = reply.send(Ok(None));
+                }
+                (_, None) => {}
+            }
+            return;
         }
-        let files = self.write_files().await?;
+        let files = match self.write_files().await {
+            Ok(files) => files,
+            Err(e) => {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(Error::new(e.kind(), e.to_string())));
+                }
+                self.fail(&e).await;
+                return;
+            }
+        };
+        while self.in_flight.len() >= self.config.max_in_flight.max(1) {
+            let answer = oldest_answer(&mut self.in_flight).await;
+            self.settle(answer).await;
+        }
+        if lock(&self.status).failed.is_some() {
+            self.delete_files(&files).await;
+            if let Some(reply) = reply {
+                let _ = reply.send(Err(self.failure()));
+            }
+            return;
+        }
         let seq = lock(&self.status).next_seq;
         let intent = AppendIntent {
             table: self.table.ident().clone(),
@@ -381,62 +517,131 @@ impl Task {
             epoch: self.epoch,
             seq,
             watermark_ms: self.watermark,
-            data_files: files.clone(),
+            after_seq: Some(seq - 1),
+            data_files: files,
         };
-        let mut unknown = 0_u32;
-        let ack = loop {
-            match self.committer.submit(intent.clone()).await {
-                Ok(ack) => break ack,
-                Err(e)
-                    if matches!(e.kind(), ErrorKind::CommitStateUnknown | ErrorKind::Io)
-                        && unknown < self.config.max_unknown_retries =>
-                {
-                    unknown += 1;
-                    tokio::time::sleep(Duration::from_millis(10 << unknown.min(6))).await;
+        let answer = match self.committer.enqueue(intent.clone()) {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.delete_files(&intent.data_files).await;
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(Error::new(e.kind(), e.to_string())));
                 }
-                Err(e) => {
-                    if e.kind() != ErrorKind::CommitStateUnknown {
-                        self.delete_files(&files).await;
-                    }
-                    let message = if e.kind() == ErrorKind::CommitFailed {
+                self.fail(&e).await;
+                return;
+            }
+        };
+        lock(&self.status).next_seq = seq + 1;
+        let permits = self.buffer.drain(..).map(|(_, p)| p).collect();
+        self.rows = 0;
+        self.bytes = 0;
+        self.first_at = None;
+        self.in_flight.push_back(InFlight {
+            intent,
+            answer,
+            _permits: permits,
+            unknown_retries: 0,
+            gap_retries: 0,
+            waiters: reply.into_iter().collect(),
+        });
+        self.set_in_flight();
+    }
+
+    /// Settles the answer to the oldest micro-batch in flight: acknowledges it,
+    /// resubmits it (unknown outcome; predecessor not committed yet), or stops the
+    /// writer.
+    async fn settle(&mut self, answer: Answer) {
+        let Some(mut oldest) = self.in_flight.pop_front() else {
+            return;
+        };
+        let seq = oldest.intent.seq;
+        let error = match answer {
+            Ok(ack) if ack.duplicate && oldest.unknown_retries == 0 => {
+                // Another instance committed this seq: this one is a zombie.
+                self.delete_files(&oldest.intent.data_files).await;
+                Error::new(
+                    ErrorKind::CommitFailed,
+                    format!(
+                        "stream writer `{}` (epoch {}): micro-batch {seq} of {} was already committed by another instance",
+                        self.config.writer_id,
+                        self.epoch,
+                        self.table.ident()
+                    ),
+                )
+            }
+            Ok(ack) => {
+                {
+                    let mut status = lock(&self.status);
+                    status.last_ack = Some(ack);
+                    status.flushes += 1;
+                }
+                for w in oldest.waiters {
+                    let _ = w.send(Ok(Some(ack)));
+                }
+                self.set_in_flight();
+                return;
+            }
+            // Every micro-batch before it is acknowledged now: its predecessor is
+            // committed, so a resubmission follows it.
+            Err(Refusal::Gap(e))
+                if oldest.gap_retries
+                    < self.config.max_in_flight as u32 + self.config.max_unknown_retries =>
+            {
+                drop(e);
+                oldest.gap_retries += 1;
+                self.resubmit(oldest).await;
+                return;
+            }
+            Err(refusal) => {
+                let e = refusal.into_error();
+                if matches!(e.kind(), ErrorKind::CommitStateUnknown | ErrorKind::Io)
+                    && oldest.unknown_retries < self.config.max_unknown_retries
+                {
+                    oldest.unknown_retries += 1;
+                    let n = oldest.unknown_retries.min(6);
+                    tokio::time::sleep(Duration::from_millis(10 << n)).await;
+                    self.resubmit(oldest).await;
+                    return;
+                }
+                if e.kind() != ErrorKind::CommitStateUnknown {
+                    self.delete_files(&oldest.intent.data_files).await;
+                }
+                if e.kind() == ErrorKind::CommitFailed {
+                    Error::new(
+                        e.kind(),
                         format!(
                             "stream writer `{}` (epoch {}) cannot commit micro-batch {seq} of {}: {}",
                             self.config.writer_id,
                             self.epoch,
                             self.table.ident(),
                             e.message()
-                        )
-                    } else {
-                        e.to_string()
-                    };
-                    return Err(Error::new(e.kind(), message));
+                        ),
+                    )
+                } else {
+                    e
                 }
             }
         };
-        if ack.duplicate && unknown == 0 {
-            // Another instance committed this seq: this one is a zombie.
-            self.delete_files(&files).await;
-            return Err(Error::new(
-                ErrorKind::CommitFailed,
-                format!(
-                    "stream writer `{}` (epoch {}): micro-batch {seq} of {} was already committed by another instance",
-                    self.config.writer_id,
-                    self.epoch,
-                    self.table.ident()
-                ),
-            ));
+        for w in oldest.waiters {
+            let _ = w.send(Err(Error::new(error.kind(), error.to_string())));
         }
-        {
-            let mut status = lock(&self.status);
-            status.next_seq = seq + 1;
-            status.last_ack = Some(ack);
-            status.flushes += 1;
+        self.fail(&error).await;
+    }
+
+    /// Submits the oldest micro-batch again, as the oldest.
+    async fn resubmit(&mut self, mut oldest: InFlight) {
+        match self.committer.enqueue(oldest.intent.clone()) {
+            Ok(answer) => {
+                oldest.answer = answer;
+                self.in_flight.push_front(oldest);
+            }
+            Err(e) => {
+                for w in oldest.waiters {
+                    let _ = w.send(Err(Error::new(e.kind(), e.to_string())));
+                }
+                self.fail(&e).await;
+            }
         }
-        self.buffer.clear();
-        self.rows = 0;
-        self.bytes = 0;
-        self.first_at = None;
-        Ok(Some(ack))
     }
 
     async fn write_files(&mut self) -> Result<Vec<DataFile>> {

@@ -128,6 +128,8 @@ pub struct SnapshotUpdate {
     isolation: Option<IsolationLevel>,
     referenced_data_files: HashSet<String>,
     summary_properties: HashMap<String, String>,
+    /// Fan-in of the tiered merge of the newest small manifests (fast appends only).
+    tiered_fan_in: Option<usize>,
     // State kept across attempts.
     snapshot_id: i64,
     commit_uuid: Uuid,
@@ -176,6 +178,7 @@ impl SnapshotUpdate {
             isolation: None,
             referenced_data_files: HashSet::new(),
             summary_properties: HashMap::new(),
+            tiered_fan_in: None,
             snapshot_id: new_snapshot_id(),
             commit_uuid: Uuid::new_v4(),
             manifest_count: 0,
@@ -317,6 +320,20 @@ impl SnapshotUpdate {
     #[must_use]
     pub fn set_summary(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.summary_properties.insert(key.into(), value.into());
+        self
+    }
+
+    /// Fast append that keeps the manifest list short without rewriting big manifests:
+    /// the newest small data manifests of the default spec (the new one first, then
+    /// the parent's, up to the first one of `commit.manifest.target-size-bytes` or
+    /// more) are merged in tiers of `fan_in` (at least 2): a manifest of `w` files is of
+    /// level `floor(log_fan_in(w))`, and `fan_in` manifests in a row of a level merge.
+    /// Each file is rewritten about log_fan_in(files) times over its life, and the
+    /// list holds about `(fan_in - 1) × log_fan_in(files)` small manifests. Used by
+    /// group commits, whose every snapshot adds one small manifest.
+    #[must_use]
+    pub fn merge_newest_manifests(mut self, fan_in: usize) -> Self {
+        self.tiered_fan_in = Some(fan_in.max(2));
         self
     }
 
@@ -894,6 +911,10 @@ impl SnapshotUpdate {
         manifests.extend(kept);
         if self.kind == SnapshotKind::MergeAppend {
             manifests = self.merge(ctx, &md, manifests, &new_paths).await?;
+        } else if let Some(fan_in) = self.tiered_fan_in
+            && self.kind == SnapshotKind::FastAppend
+        {
+            manifests = self.merge_newest(ctx, &md, manifests, fan_in).await?;
         }
         let created = manifests
             .iter()
@@ -1028,47 +1049,196 @@ impl SnapshotUpdate {
                     merged_out.extend(bin);
                     continue;
                 }
-                let mut entries = Vec::new();
-                for m in &bin {
-                    let bytes = ctx.storage.read(&m.manifest_path).await?;
-                    let mut manifest = Manifest::parse(&bytes)?;
-                    let ours = m.added_snapshot_id == self.snapshot_id
-                        || m.sequence_number == UNASSIGNED_SEQUENCE_NUMBER;
-                    if !ours {
-                        manifest.inherit_from(m);
-                    }
-                    for e in manifest.entries {
-                        let by_us = e.snapshot_id == Some(self.snapshot_id);
-                        match e.status {
-                            ManifestStatus::Deleted if !by_us => {}
-                            ManifestStatus::Added if by_us => entries.push(e),
-                            ManifestStatus::Deleted => entries.push(e),
-                            _ => {
-                                let seq = e.sequence_number.ok_or_else(|| {
-                                    Error::new(
-                                        ErrorKind::Unexpected,
-                                        format!(
-                                            "merge: entry `{}` has no sequence number",
-                                            e.data_file.file_path
-                                        ),
-                                    )
-                                })?;
-                                entries.push(ManifestEntry {
-                                    status: ManifestStatus::Existing,
-                                    sequence_number: Some(seq),
-                                    ..e
-                                });
-                            }
-                        }
-                    }
-                }
-                let merged = self
-                    .write_manifest(ctx, md, spec_id, ManifestContentType::Data, entries)
-                    .await?;
+                let merged = self.merged_manifest(ctx, md, spec_id, &bin).await?;
                 merged_out.push(merged);
             }
         }
         merged_out.extend(out);
         Ok(merged_out)
+    }
+
+    /// One data manifest of spec `spec_id` holding the live entries of `bin`: entries
+    /// added by this snapshot stay ADDED, deletes of this snapshot stay DELETED, older
+    /// deletes are dropped, every other entry becomes EXISTING with its sequence
+    /// numbers.
+    async fn merged_manifest(
+        &mut self,
+        ctx: &mut AttemptContext<'_>,
+        md: &TableMetadata,
+        spec_id: i32,
+        bin: &[ManifestFile],
+    ) -> Result<ManifestFile> {
+        let mut entries = Vec::new();
+        for m in bin {
+            let bytes = ctx.storage.read(&m.manifest_path).await?;
+            let mut manifest = Manifest::parse(&bytes)?;
+            let ours = m.added_snapshot_id == self.snapshot_id
+                || m.sequence_number == UNASSIGNED_SEQUENCE_NUMBER;
+            if !ours {
+                manifest.inherit_from(m);
+            }
+            for e in manifest.entries {
+                let by_us = e.snapshot_id == Some(self.snapshot_id);
+                match e.status {
+                    ManifestStatus::Deleted if !by_us => {}
+                    ManifestStatus::Added if by_us => entries.push(e),
+                    ManifestStatus::Deleted => entries.push(e),
+                    _ => {
+                        let seq = e.sequence_number.ok_or_else(|| {
+                            Error::new(
+                                ErrorKind::Unexpected,
+                                format!(
+                                    "merge: entry `{}` has no sequence number",
+                                    e.data_file.file_path
+                                ),
+                            )
+                        })?;
+                        entries.push(ManifestEntry {
+                            status: ManifestStatus::Existing,
+                            sequence_number: Some(seq),
+                            ..e
+                        });
+                    }
+                }
+            }
+        }
+        self.write_manifest(ctx, md, spec_id, ManifestContentType::Data, entries)
+            .await
+    }
+
+    /// The tiered merge of [`Self::merge_newest_manifests`].
+    async fn merge_newest(
+        &mut self,
+        ctx: &mut AttemptContext<'_>,
+        md: &TableMetadata,
+        manifests: Vec<ManifestFile>,
+        fan_in: usize,
+    ) -> Result<Vec<ManifestFile>> {
+        let target = prop(
+            md,
+            MANIFEST_TARGET_SIZE_BYTES,
+            MANIFEST_TARGET_SIZE_BYTES_DEFAULT,
+        )?;
+        let spec_id = md.default_spec_id();
+        let run = manifests
+            .iter()
+            .take_while(|m| {
+                m.content == ManifestContentType::Data
+                    && m.partition_spec_id == spec_id
+                    && m.manifest_length < target
+            })
+            .count();
+        let weights: Vec<u64> = manifests[..run]
+            .iter()
+            .map(|m| {
+                let files = i64::from(m.added_files_count.unwrap_or(1))
+                    + i64::from(m.existing_files_count.unwrap_or(1));
+                u64::try_from(files).unwrap_or(0)
+            })
+            .collect();
+        let n = tiered_merge_count(&weights, fan_in);
+        if n < 2 {
+            return Ok(manifests);
+        }
+        let merged = self
+            .merged_manifest(ctx, md, spec_id, &manifests[..n])
+            .await?;
+        let mut out = Vec::with_capacity(manifests.len() - n + 1);
+        out.push(merged);
+        out.extend(manifests.into_iter().skip(n));
+        Ok(out)
+    }
+}
+
+/// How many of the newest manifests (newest first, `weights` = their live files) a
+/// tiered merge of fan-in `fan_in` merges into one: 0 when none.
+///
+/// A manifest of `w` files is of level `floor(log_fan_in(w))`. The head (at first the
+/// newest manifest) absorbs the manifests after it whose level is at most its own as
+/// soon as there are `fan_in` of them counting the head; the merged head's level is
+/// then computed again and the absorbing goes on (a cascade, as a counter carrying).
+/// So at most `fan_in - 1` manifests of each level stay in a row behind the head.
+pub(crate) fn tiered_merge_count(weights: &[u64], fan_in: usize) -> usize {
+    let k = fan_in.max(2) as u64;
+    let level = |w: u64| {
+        let mut x = w.max(1);
+        let mut l = 0_u32;
+        while x >= k {
+            x /= k;
+            l += 1;
+        }
+        l
+    };
+    let Some(&first) = weights.first() else {
+        return 0;
+    };
+    let mut n = 1;
+    let mut sum = first;
+    loop {
+        let head = level(sum);
+        let mut j = n;
+        while j < weights.len() && level(weights[j]) <= head {
+            j += 1;
+        }
+        // The head counts as one manifest.
+        if (j - n + 1) as u64 >= k {
+            sum = weights[..j].iter().sum();
+            n = j;
+        } else {
+            break;
+        }
+    }
+    if n >= 2 { n } else { 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tiered_merge_count;
+
+    /// Simulates `commits` appends of `files` files each: the manifest count stays
+    /// logarithmic and no file is lost.
+    fn simulate(commits: usize, files: u64, fan_in: usize) -> (Vec<u64>, u64) {
+        let mut list: Vec<u64> = Vec::new();
+        let mut rewritten = 0;
+        for _ in 0..commits {
+            list.insert(0, files);
+            let n = tiered_merge_count(&list, fan_in);
+            if n >= 2 {
+                let merged: u64 = list[..n].iter().sum();
+                rewritten += merged;
+                list.drain(..n);
+                list.insert(0, merged);
+            }
+        }
+        (list, rewritten)
+    }
+
+    #[test]
+    fn tiers_stay_logarithmic() {
+        assert_eq!(tiered_merge_count(&[], 4), 0);
+        assert_eq!(tiered_merge_count(&[1], 4), 0);
+        assert_eq!(tiered_merge_count(&[1, 1, 1], 4), 0);
+        assert_eq!(tiered_merge_count(&[1, 1, 1, 1], 4), 4);
+        // A cascade: four level-0 manifests make a level-1 one, which joins three.
+        assert_eq!(tiered_merge_count(&[1, 1, 1, 1, 4, 4, 4, 100], 4), 7);
+        // A big head absorbs the smaller ones behind it only with enough of them.
+        assert_eq!(tiered_merge_count(&[64, 1, 1], 4), 0);
+        assert_eq!(tiered_merge_count(&[64, 1, 1, 1], 4), 4);
+        for (commits, files, fan_in) in [(1000, 1, 4), (6000, 1, 4), (500, 30, 4), (3000, 3, 8)] {
+            let (list, rewritten) = simulate(commits, files, fan_in);
+            let total = commits as u64 * files;
+            assert_eq!(list.iter().sum::<u64>(), total);
+            let levels = (total as f64).log(fan_in as f64).ceil() as usize + 1;
+            assert!(
+                list.len() <= (fan_in - 1) * levels,
+                "{commits} × {files} files, fan-in {fan_in}: {} manifests {list:?}",
+                list.len()
+            );
+            // Each file is rewritten about once per level.
+            assert!(
+                rewritten <= total * levels as u64,
+                "{commits} × {files}: {rewritten} entries rewritten"
+            );
+        }
     }
 }

@@ -28,6 +28,8 @@ pub enum Fault {
     },
     /// Commits, signals `committed`, then waits a while before answering.
     AfterCommit { committed: oneshot::Sender<()> },
+    /// Commits (if `commit`) or not, then answers `CommitStateUnknown`.
+    Unknown { commit: bool },
 }
 
 /// A catalog whose next commit can be held or followed by a signal.
@@ -125,6 +127,15 @@ impl Catalog for FaultCatalog {
                 let _ = committed.send(());
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 result
+            }
+            Some(Fault::Unknown { commit }) => {
+                if commit {
+                    self.inner.commit(c, k).await?;
+                }
+                Err(floe_catalog::Error::new(
+                    floe_catalog::ErrorKind::CommitStateUnknown,
+                    "injected: the commit outcome is unknown",
+                ))
             }
         }
     }

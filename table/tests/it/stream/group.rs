@@ -26,6 +26,7 @@ fn intent(
         epoch,
         seq,
         watermark_ms: Some(1000 * seq),
+        after_seq: None,
         data_files: files,
     }
 }

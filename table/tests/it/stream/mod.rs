@@ -8,6 +8,7 @@
 
 mod faults;
 mod group;
+mod pipeline;
 mod writer;
 
 use std::collections::HashMap;

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::operations::add_position_deletes;
 use super::{Env, batch};
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     match std::env::var_os("FLOE_TEST_PYTHON").filter(|p| !p.is_empty()) {
         Some(p) => PathBuf::from(p),
         None => panic!(
@@ -26,7 +26,7 @@ fn python() -> PathBuf {
 }
 
 /// What `pyiceberg_read.py METADATA --scan` prints.
-fn pyiceberg_scan(python: &PathBuf, metadata_location: &str) -> Value {
+pub(crate) fn pyiceberg_scan(python: &PathBuf, metadata_location: &str) -> Value {
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/pyiceberg_read.py");
     let out = Command::new(python)
@@ -44,7 +44,7 @@ fn pyiceberg_scan(python: &PathBuf, metadata_location: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn ids_of(doc: &Value) -> Vec<i64> {
+pub(crate) fn ids_of(doc: &Value) -> Vec<i64> {
     let mut ids: Vec<i64> = doc["rows"]
         .as_array()
         .unwrap()

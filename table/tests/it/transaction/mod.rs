@@ -11,7 +11,7 @@ mod concurrency;
 mod conflicts;
 mod evolution;
 mod faults;
-mod interop;
+pub(crate) mod interop;
 mod operations;
 mod rebase;
 
