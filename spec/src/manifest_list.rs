@@ -311,7 +311,7 @@ impl ManifestList {
             format_version,
         };
         let names = Names::new(&c.schema)?;
-        let AvroSchema::Record(top) = &c.schema else {
+        let AvroSchema::Record(top) = &*c.schema else {
             bail_invalid!("manifest list: the Avro schema must be a record");
         };
         let slots: Vec<(ListField, &str, &AvroSchema)> = top

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use apache_avro::Schema as AvroSchema;
 use apache_avro::schema::{InnerDecimalSchema, Name, ResolvedSchema, UuidSchema};
@@ -17,6 +18,52 @@ use apache_avro::{Codec, DeflateSettings, ZstandardSettings};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"Obj\x01";
+
+/// Values parsed from header text (Avro writer schemas, the Iceberg schema JSON of
+/// manifests), by that text: every manifest of a table carries the same few texts, and
+/// parsing them (name validation, JSON) costs more than decoding a small manifest's
+/// entries. Bounded: once it holds [`ParsedCache::CAPACITY`] texts it starts over.
+#[derive(Debug)]
+pub(crate) struct ParsedCache<T> {
+    entries: Mutex<HashMap<Box<str>, Arc<T>>>,
+}
+
+impl<T> ParsedCache<T> {
+    /// The most texts kept.
+    const CAPACITY: usize = 64;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The value parsed from `text`, parsing it with `parse` on first use (errors are
+    /// not cached).
+    pub(crate) fn get_or_parse(
+        &self,
+        text: &str,
+        parse: impl FnOnce(&str) -> Result<T>,
+    ) -> Result<Arc<T>> {
+        if let Some(hit) = self.entries.lock().ok().and_then(|m| m.get(text).cloned()) {
+            return Ok(hit);
+        }
+        let parsed = Arc::new(parse(text)?);
+        if let Ok(mut m) = self.entries.lock() {
+            if m.len() >= Self::CAPACITY {
+                m.clear();
+            }
+            m.insert(text.into(), Arc::clone(&parsed));
+        }
+        Ok(parsed)
+    }
+}
+
+/// The process-wide cache of parsed Avro writer schemas.
+fn avro_schemas() -> &'static ParsedCache<AvroSchema> {
+    static CACHE: OnceLock<ParsedCache<AvroSchema>> = OnceLock::new();
+    CACHE.get_or_init(ParsedCache::new)
+}
 /// Blocks are flushed once they hold this many bytes of encoded records.
 const BLOCK_TARGET_BYTES: usize = 64 * 1024;
 
@@ -410,8 +457,9 @@ impl<'a> Cursor<'a> {
 pub(crate) struct Container<'a> {
     /// User metadata (keys not starting with `avro.`).
     pub(crate) metadata: HashMap<&'a str, &'a [u8]>,
-    /// The writer schema from the header.
-    pub(crate) schema: AvroSchema,
+    /// The writer schema from the header (parsed once per distinct schema text, see
+    /// [`ParsedCache`]).
+    pub(crate) schema: Arc<AvroSchema>,
     codec: Codec,
     marker: &'a [u8],
     body: &'a [u8],
@@ -455,8 +503,10 @@ impl<'a> Container<'a> {
             .ok_or_else(|| Error::invalid(format!("{what}: Avro header has no avro.schema")))?;
         let schema_str = std::str::from_utf8(schema_json)
             .map_err(|_| Error::invalid(format!("{what}: avro.schema is not UTF-8")))?;
-        let schema = AvroSchema::parse_str(schema_str).map_err(|e| {
-            Error::invalid(format!("{what}: invalid Avro writer schema: {e}")).with_source(e)
+        let schema = avro_schemas().get_or_parse(schema_str, |text| {
+            AvroSchema::parse_str(text).map_err(|e| {
+                Error::invalid(format!("{what}: invalid Avro writer schema: {e}")).with_source(e)
+            })
         })?;
         let codec = match codec_name {
             None | Some("null" | "") => Codec::Null,

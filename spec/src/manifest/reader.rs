@@ -19,7 +19,7 @@ use super::{
     skip,
 };
 use crate::error::{Error, Result};
-use crate::manifest::avro_io::{Prim, Scalar};
+use crate::manifest::avro_io::{ParsedCache, Prim, Scalar};
 use crate::partition::{PARTITION_DATA_ID_START, PartitionField, PartitionSpec};
 use crate::schema::Schema;
 use crate::table_metadata::FormatVersion;
@@ -951,11 +951,19 @@ fn parse_spec_fields(json: &str) -> Result<Vec<PartitionField>> {
         .collect()
 }
 
+/// The process-wide cache of the Iceberg schemas in manifest headers, by JSON text.
+fn table_schemas() -> &'static ParsedCache<Schema> {
+    static CACHE: std::sync::OnceLock<ParsedCache<Schema>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(ParsedCache::new)
+}
+
 fn parse_metadata(c: &Container<'_>) -> Result<ManifestMetadata> {
-    let schema_json: Value = serde_json::from_str(required_meta(c, "schema")?)
-        .map_err(|e| Error::invalid(format!("manifest metadata `schema`: {e}")))?;
-    let mut schema = Schema::from_json(&schema_json)
-        .map_err(|e| Error::invalid(format!("manifest metadata `schema`: {}", e.message())))?;
+    let mut schema = table_schemas().get_or_parse(required_meta(c, "schema")?, |text| {
+        let schema_json: Value = serde_json::from_str(text)
+            .map_err(|e| Error::invalid(format!("manifest metadata `schema`: {e}")))?;
+        Schema::from_json(&schema_json)
+            .map_err(|e| Error::invalid(format!("manifest metadata `schema`: {}", e.message())))
+    })?;
     if let Some(id) = c.meta_str("schema-id")? {
         let id: i32 = id.trim().parse().map_err(|_| {
             Error::invalid(format!(
@@ -963,7 +971,7 @@ fn parse_metadata(c: &Container<'_>) -> Result<ManifestMetadata> {
             ))
         })?;
         if id != schema.schema_id() {
-            schema = schema.with_schema_id(id);
+            schema = Arc::new(Schema::clone(&schema).with_schema_id(id));
         }
     }
     let fields = parse_spec_fields(required_meta(c, "partition-spec")?)?;
@@ -991,7 +999,7 @@ fn parse_metadata(c: &Container<'_>) -> Result<ManifestMetadata> {
         Some(s) => ManifestContentType::parse(s)?,
     };
     Ok(ManifestMetadata {
-        schema: Arc::new(schema),
+        schema,
         partition_spec: PartitionSpec { spec_id, fields },
         format_version,
         content,

@@ -32,6 +32,7 @@
 //! ```
 
 mod arrow_types;
+mod decode_ahead;
 mod delete_index;
 mod evolve;
 mod incremental;

@@ -1,7 +1,8 @@
 //! Scan planning: from a snapshot's manifest list to [`FileScanTask`]s.
 //!
 //! Manifests are pruned by their partition summaries (the row filter projected
-//! through each spec's transforms), read concurrently (bounded), and their live
+//! through each spec's transforms), read and decoded concurrently (bounded; each on a
+//! Tokio task, so all workers decode), and their live
 //! entries pruned by partition tuple and column metrics. Delete manifests are read the
 //! same way and indexed ([`DeleteFileIndex`]) so each data file gets the delete files
 //! that apply to it.
@@ -175,10 +176,13 @@ impl PlanContext {
     ) -> Result<Vec<LiveEntry>> {
         let io = Arc::clone(&self.io);
         let cache = self.manifest_cache.clone();
+        // Decoding is CPU work: each manifest is read and decoded on a task of its own
+        // so that all the runtime's workers decode (`buffered` keeps manifest order).
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let read = stream::iter(manifests.into_iter().map(move |m| {
             let io = Arc::clone(&io);
             let cache = cache.clone();
-            async move {
+            let read_one = async move {
                 let cached = cache.as_ref().and_then(|c| c.get(&m.manifest_path));
                 let manifest = if let Some(hit) = cached {
                     Manifest::clone(&hit)
@@ -211,6 +215,18 @@ impl PlanContext {
                         })
                         .collect::<Vec<_>>(),
                 )
+            };
+            let runtime = runtime.clone();
+            async move {
+                match runtime {
+                    Some(rt) => rt.spawn(read_one).await.unwrap_or_else(|e| {
+                        Err(Error::new(
+                            crate::error::ErrorKind::Unexpected,
+                            format!("the task reading a manifest failed: {e}"),
+                        ))
+                    }),
+                    None => read_one.await,
+                }
             }
         }))
         .buffered(self.concurrency.max(1));

@@ -10,6 +10,11 @@
 //! matching the residual filter, and outputs the selected columns.
 //!
 //! Delete files are read once per reader and shared by every task that uses them.
+//!
+//! [`ArrowReader::read`] opens up to the configured number of files at a time and,
+//! inside a Tokio runtime, decodes each on a task of its own
+//! ([`decode_ahead`](super::decode_ahead)), so files are decoded in parallel; batches
+//! still come out in task order, and within a file in file order.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -35,6 +40,7 @@ use floe_spec::types::{NestedFieldRef, PrimitiveType};
 use floe_spec::values::{Datum, decimal_from_be_bytes};
 
 use super::arrow_types::field_id;
+use super::decode_ahead::decode_ahead;
 use super::delete_index::{POS_DELETE_FILE_PATH_ID, POS_DELETE_POS_ID};
 use super::evolve::evolve_column;
 use super::name_mapping::{DEFAULT_NAME_MAPPING, NameMapping};
@@ -55,6 +61,7 @@ pub struct ArrowReaderBuilder {
     name_mapping: Option<NameMapping>,
     extra_fields: HashMap<i32, NestedFieldRef>,
     row_group_filtering: bool,
+    parallel_decode: bool,
 }
 
 impl ArrowReaderBuilder {
@@ -67,6 +74,7 @@ impl ArrowReaderBuilder {
             name_mapping: None,
             extra_fields: HashMap::new(),
             row_group_filtering: true,
+            parallel_decode: true,
         }
     }
 
@@ -110,6 +118,13 @@ impl ArrowReaderBuilder {
         self
     }
 
+    /// Whether [`ArrowReader::read`] decodes the files it has open in parallel, each
+    /// on a Tokio task (default true; the output order is the same either way).
+    pub fn with_parallel_decode(mut self, enabled: bool) -> Self {
+        self.parallel_decode = enabled;
+        self
+    }
+
     /// The reader.
     pub fn build(self) -> ArrowReader {
         ArrowReader {
@@ -120,6 +135,7 @@ impl ArrowReaderBuilder {
                 name_mapping: self.name_mapping,
                 extra_fields: self.extra_fields,
                 row_group_filtering: self.row_group_filtering,
+                parallel_decode: self.parallel_decode,
                 pos_cache: Mutex::default(),
                 eq_cache: Mutex::default(),
                 stats: Mutex::default(),
@@ -157,6 +173,7 @@ struct Inner {
     name_mapping: Option<NameMapping>,
     extra_fields: HashMap<i32, NestedFieldRef>,
     row_group_filtering: bool,
+    parallel_decode: bool,
     pos_cache: Mutex<HashMap<String, Cell<PositionDeletes>>>,
     eq_cache: Mutex<HashMap<String, Cell<EqualityDeletes>>>,
     stats: Mutex<ReadStats>,
@@ -288,15 +305,19 @@ impl PositionTracker {
 }
 
 impl ArrowReader {
-    /// Reads the tasks, opening up to the configured number of files at a time; the
-    /// batches come in task order.
+    /// Reads the tasks, opening up to the configured number of files at a time (and
+    /// decoding them in parallel, see the module docs); the batches come in task order.
     pub fn read(&self, tasks: Vec<FileScanTask>) -> ArrowRecordBatchStream {
         let this = self.clone();
         let concurrency = self.inner.concurrency;
+        let parallel = self.inner.parallel_decode;
         stream::iter(tasks)
             .map(move |t| {
                 let this = this.clone();
-                async move { this.read_task(t, RowMode::Live).await }
+                async move {
+                    let file = this.read_task(t, RowMode::Live).await?;
+                    Ok::<_, Error>(if parallel { decode_ahead(file) } else { file })
+                }
             })
             .buffered(concurrency)
             .try_flatten()

@@ -8,6 +8,7 @@
 )]
 
 mod fixture;
+mod parallel;
 mod pyiceberg;
 
 use std::collections::HashMap;

@@ -8,6 +8,7 @@ mod deletes;
 mod fanout;
 mod interop;
 mod metrics;
+mod parallel;
 
 use std::collections::HashMap;
 use std::sync::Arc;
