@@ -5,7 +5,7 @@ many-small-file table before and after compaction.
 * planning: PyIceberg 0.12 ``StaticTable.from_metadata(path).scan().plan_files()`` on the
   metadata file Floe wrote, manifest cache cleared before each run
   (``pyiceberg.manifest.clear_manifest_cache``);
-* full scan: DuckDB ``read_parquet([...])`` of the table's live data files (the list
+* full scan: DuckDB ``con.read_parquet([...]).to_arrow_table()`` of the table's live data files (the list
   Floe planned, passed as a JSON file), fetched as one Arrow table: what a user reading
   the same Parquet files without a table format would do.
 
@@ -59,7 +59,7 @@ def scan_duckdb(req: dict[str, Any]) -> dict[str, Any]:
     con = duckdb.connect()
 
     def run() -> Any:
-        return con.execute("SELECT * FROM read_parquet(?)", [files]).fetch_arrow_table()
+        return con.read_parquet(files).to_arrow_table()
 
     t, c, table = _time(run)
     rows = table.num_rows

@@ -11,7 +11,7 @@
 //!
 //! The report shows, per workload and side, the peak RSS and the peak above the RSS at
 //! the start (what the workload itself added; the Floe process also holds the suite's
-//! inputs), the largest over the timed rounds ([`memory_section`]).
+//! inputs), the largest over the rounds, warm-up included ([`memory_section`]).
 //!
 //! ```
 //! use floe_bench::memory::{PeakRss, measure};
@@ -47,10 +47,17 @@ impl PeakRss {
         self.peak_kib.saturating_sub(self.start_kib)
     }
 
-    /// The larger of two measurements (by peak), for the worst round.
+    /// The larger of two measurements, for the worst round: by what the workload added
+    /// above its start, then by peak.
     pub fn max(a: Option<Self>, b: Option<Self>) -> Option<Self> {
         match (a, b) {
-            (Some(a), Some(b)) => Some(if b.peak_kib > a.peak_kib { b } else { a }),
+            (Some(a), Some(b)) => Some(
+                if (b.added_kib(), b.peak_kib) > (a.added_kib(), a.peak_kib) {
+                    b
+                } else {
+                    a
+                },
+            ),
             (a, b) => a.or(b),
         }
     }
@@ -118,7 +125,9 @@ pub fn measure<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Option<PeakRss>)>
 /// [`alternate`], also measuring each side's peak RSS: `floe` is measured here around
 /// each call, `peer` returns its own measurement (for a [`PythonPeer`]:
 /// `peer.timed(&req)` then `peer.last_memory()`). Returns the comparison and the
-/// largest peak of each side over the timed rounds (the warm-ups are not counted).
+/// largest measurement of each side ([`PeakRss::max`]) over all rounds, the warm-ups
+/// included (the warm-up is the run that grows the process; later runs reuse memory it
+/// freed).
 ///
 /// [`PythonPeer`]: crate::peer::PythonPeer
 pub fn alternate_tracked(
@@ -127,24 +136,17 @@ pub fn alternate_tracked(
     mut peer: impl FnMut() -> Result<(Sample, Option<PeakRss>)>,
 ) -> Result<(Comparison, Option<PeakRss>, Option<PeakRss>)> {
     let (mut floe_mem, mut peer_mem) = (None, None);
-    let (mut floe_calls, mut peer_calls) = (0_usize, 0_usize);
     let cmp = alternate(
         rounds,
         || {
             let started = start();
             let s = floe()?;
-            if floe_calls > 0 {
-                floe_mem = PeakRss::max(floe_mem, finish(started));
-            }
-            floe_calls += 1;
+            floe_mem = PeakRss::max(floe_mem, finish(started));
             Ok(s)
         },
         || {
             let (s, m) = peer()?;
-            if peer_calls > 0 {
-                peer_mem = PeakRss::max(peer_mem, m);
-            }
-            peer_calls += 1;
+            peer_mem = PeakRss::max(peer_mem, m);
             Ok(s)
         },
     )?;
@@ -184,7 +186,7 @@ pub fn memory_section(rows: &[MemoryRow], note: &str) -> String {
     let mut s = String::from("## Peak memory (RSS)\n\n");
     s.push_str(
         "Peak resident set size of each side while the workload ran (the largest over the \
-         timed rounds), and how much of it the workload added above the RSS it started \
+         rounds, the warm-up included), and how much of it the workload added above the RSS it started \
          with. Measured by resetting the kernel's peak mark (`/proc/self/clear_refs`) \
          before the run and reading `VmHWM` after it, in the Floe process and in the peer's \
          process alike.",
