@@ -9,7 +9,9 @@
 //!   file when the current one reaches `write.target-file-size-bytes`.
 //! - [`PartitionedWriter`]: checks and aligns every batch to the table schema, splits it
 //!   by partition ([`crate::arrow_transform::PartitionSplitter`]) and routes the rows to
-//!   one rolling writer per partition (fan-out). An unpartitioned table has one.
+//!   one rolling writer per partition (fan-out). An unpartitioned table has one. The
+//!   partitions' files are encoded concurrently on Tokio tasks (at most
+//!   [`PartitionedWriter::with_parallelism`] at once, default the cores).
 //! - [`PositionDeleteWriter`] and [`EqualityDeleteWriter`]: delete files.
 //!
 //! Files go where a [`LocationGenerator`] says: `<data location>/<partition path>/
