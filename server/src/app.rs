@@ -27,7 +27,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use floe_catalog::sql::tasks::QueueConfig;
-use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
+use floe_catalog::{CacheStats, Catalog, SqlCatalog, TableIdent, Warehouse};
 use floe_table::io::FileIO;
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
 use floe_table::stream::{GroupCommitConfig, GroupCommitter};
@@ -45,7 +45,9 @@ use crate::cache::Caches;
 use crate::error::{ApiError, INTERNAL_MESSAGE};
 use crate::maintenance::Maintenance;
 use crate::metrics::Metrics;
+use crate::pointers::{DEFAULT_POINTER_TTL, TablePointers};
 use crate::rest::extract::BodyLimit;
+use crate::rest::load::LoadPointer;
 use crate::rest::routes;
 
 /// The response body type of the panic-catching layer.
@@ -71,6 +73,11 @@ pub struct Settings {
     pub auth: AuthConfig,
     /// Group commit of append intents (`POST .../appends`).
     pub group_commit: GroupCommitConfig,
+    /// How long a table's cached metadata pointer answers loads before the catalog's
+    /// row is read again: the staleness bound for commits by other processes (commits
+    /// through this server are seen by the next load regardless; see
+    /// [`crate::pointers`]). Zero reads the row on every load.
+    pub table_pointer_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -84,6 +91,7 @@ impl Default for Settings {
                 ..AuthConfig::default()
             },
             group_commit: GroupCommitConfig::default(),
+            table_pointer_ttl: DEFAULT_POINTER_TTL,
         }
     }
 }
@@ -109,6 +117,7 @@ struct Inner {
     group_committer: Option<GroupCommitter>,
     rebaser: Option<AppendRebaser>,
     maintenance: Option<Maintenance>,
+    table_pointers: TablePointers<LoadPointer>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -122,9 +131,10 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
-    /// answers 406; see [`AppState::for_sql_catalog`].
+    /// answers 406, and without commit notifications every load reads the catalog;
+    /// see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None, None, None, None)
+        Self::build(catalog, settings, None, None, None, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -134,12 +144,13 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None, None, None, None)
+        Self::build(catalog, settings, Some(stats), None, None, None, None, None)
     }
 
     /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, its
-    /// warehouse's object store for server-side scan planning, and its maintenance
-    /// task queue (default settings) for the maintenance endpoints.
+    /// warehouse's object store for server-side scan planning, its maintenance task
+    /// queue (default settings) for the maintenance endpoints, and its commit
+    /// notifications for the table-pointer cache of loads.
     pub fn for_sql_catalog(catalog: Arc<SqlCatalog>, settings: Settings) -> Self {
         let maintenance = Maintenance::new((*catalog).clone(), QueueConfig::default());
         Self::for_sql_catalog_with_maintenance(catalog, settings, maintenance)
@@ -159,6 +170,7 @@ impl AppState {
             warehouse.path(l)
         }));
         let stats = Arc::clone(&catalog);
+        let commits = catalog.subscribe_commits();
         let committer = GroupCommitter::new(
             Arc::clone(&catalog) as Arc<dyn Catalog>,
             Arc::clone(checker.store()),
@@ -172,9 +184,11 @@ impl AppState {
             Some(checker),
             Some(committer),
             Some(maintenance),
+            Some(commits),
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn build(
         catalog: Arc<dyn Catalog>,
         settings: Settings,
@@ -183,6 +197,7 @@ impl AppState {
         warehouse: Option<Warehouse>,
         group_committer: Option<GroupCommitter>,
         maintenance: Option<Maintenance>,
+        commits: Option<tokio::sync::broadcast::Receiver<TableIdent>>,
     ) -> Self {
         // Blind appends against a stale head are rebased when the server can reach
         // the table files (a warehouse is known).
@@ -192,6 +207,7 @@ impl AppState {
             .map(|io| AppendRebaser::new(Arc::clone(&catalog), io));
         Self {
             inner: Arc::new(Inner {
+                table_pointers: TablePointers::new(settings.table_pointer_ttl, commits),
                 rebaser,
                 catalog,
                 metrics: Metrics::default(),
@@ -228,6 +244,11 @@ impl AppState {
     /// `floe.commit.rebase-appends`), when the catalog has a warehouse.
     pub fn rebaser(&self) -> Option<&AppendRebaser> {
         self.inner.rebaser.as_ref()
+    }
+
+    /// The cache of tables' current metadata locations for loads.
+    pub fn table_pointers(&self) -> &TablePointers<LoadPointer> {
+        &self.inner.table_pointers
     }
 
     /// The server's caches (load results, manifests).
@@ -361,16 +382,18 @@ async fn iceberg_error_body(response: Response) -> Response {
 }
 
 async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    // Shared, not copied: the route template is reference-counted and a standard
+    // method is a plain value.
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let start = Instant::now();
     let response = next.run(req).await;
-    state
-        .metrics()
-        .record_request(&route, &method, response.status().as_u16(), start.elapsed());
+    state.metrics().record_request(
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        method.as_str(),
+        response.status().as_u16(),
+        start.elapsed(),
+    );
     response
 }
 

@@ -6,6 +6,7 @@
 //! - [`rest`]: the Iceberg REST bodies, extractors and routes.
 //! - [`error`]: the Iceberg error model and the one mapping from Floe errors to it.
 //! - [`cache`]: the load-result and manifest caches.
+//! - [`pointers`]: the in-process cache of tables' current metadata locations.
 //! - [`auth`]: static bearer tokens and OAuth2 client-credentials tokens.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`maintenance`]: the maintenance scheduler, workers and task queue handle.
@@ -23,4 +24,5 @@ pub mod cache;
 pub mod error;
 pub mod maintenance;
 pub mod metrics;
+pub mod pointers;
 pub mod rest;
