@@ -1,7 +1,8 @@
 //! The application: shared state, the route table and the one middleware stack.
 //!
 //! Middleware, outermost first (one `tower::ServiceBuilder`): request id
-//! (`x-request-id`, generated when absent, echoed on the answer), tracing (a span per
+//! (`x-request-id`, generated when absent — a per-process random prefix and a
+//! sequence number — and echoed on the answer), tracing (a span per
 //! request carrying the id), gzip compression, request metrics, Iceberg error bodies
 //! for answers produced by middleware or routing (timeouts, unknown routes, bad path
 //! or query), panic catching (500 with an Iceberg error body), timeout (504: a commit
@@ -36,7 +37,9 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::map_response_body::MapResponseBodyLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -300,7 +303,7 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings().clone();
     let limit = settings.max_body_bytes;
     let stack = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(SequentialRequestId::new()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req
@@ -328,6 +331,33 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(stack)
         .with_state(state)
+}
+
+/// Request ids for requests that come without one: a random 64-bit prefix per
+/// router (so ids from replicas or restarts do not collide) and a sequence number —
+/// unique like a UUID, without asking the operating system for randomness per request.
+#[derive(Debug, Clone)]
+struct SequentialRequestId {
+    prefix: u64,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SequentialRequestId {
+    fn new() -> Self {
+        let (high, low) = uuid::Uuid::new_v4().as_u64_pair();
+        Self {
+            prefix: high ^ low,
+            next: Arc::default(),
+        }
+    }
+}
+
+impl MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{:016x}-{n:x}", self.prefix);
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
 }
 
 async fn not_found(req: Request) -> ApiError {
