@@ -361,10 +361,42 @@ impl MakeRequestId for SequentialRequestId {
 }
 
 async fn not_found(req: Request) -> ApiError {
+    let path = req.uri().path();
+    if let Some(feature) = unsupported_feature(path) {
+        return ApiError::for_status(
+            StatusCode::NOT_ACCEPTABLE,
+            format!(
+                "{feature} are not supported by this server ({} {path}); see the `endpoints` of /v1/config",
+                req.method()
+            ),
+        );
+    }
     ApiError::for_status(
         StatusCode::NOT_FOUND,
         format!("no route for {} {}", req.method(), req.uri().path()),
     )
+}
+
+/// The Iceberg REST features Floe does not serve, recognized by path so that a
+/// client calling them anyway gets the spec's `406 UnsupportedOperationException`
+/// rather than a 404 it could read as a missing namespace or table.
+fn unsupported_feature(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/v1/")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    // `/v1/[{prefix}/]namespaces/{ns}/views[/...]`, `/v1/[{prefix}/]views/rename`,
+    // `.../tables/{table}/credentials`.
+    let at = |i: usize| segments.get(i).copied();
+    for start in [0, 1] {
+        match (at(start), at(start + 2), at(start + 4)) {
+            (Some("namespaces"), Some("views"), _) => return Some("views"),
+            (Some("views"), _, _) if at(start + 1) == Some("rename") => return Some("views"),
+            (Some("namespaces"), Some("tables"), Some("credentials")) => {
+                return Some("vended storage credentials");
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -482,4 +514,34 @@ pub(crate) fn json_body(status: StatusCode, body: axum::body::Bytes) -> Response
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unsupported_feature;
+
+    #[test]
+    fn unsupported_features_by_path() {
+        for (path, feature) in [
+            ("/v1/namespaces/db/views", Some("views")),
+            ("/v1/namespaces/db/views/v", Some("views")),
+            ("/v1/cat/namespaces/db/views/v", Some("views")),
+            ("/v1/views/rename", Some("views")),
+            ("/v1/cat/views/rename", Some("views")),
+            (
+                "/v1/namespaces/db/tables/t/credentials",
+                Some("vended storage credentials"),
+            ),
+            (
+                "/v1/cat/namespaces/db/tables/t/credentials",
+                Some("vended storage credentials"),
+            ),
+            ("/v1/namespaces/db/tables/views", None),
+            ("/v1/namespaces/db/tables", None),
+            ("/v1/nothing", None),
+            ("/health", None),
+        ] {
+            assert_eq!(unsupported_feature(path), feature, "{path}");
+        }
+    }
 }

@@ -355,7 +355,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         AppState::for_sql_catalog_with_maintenance(catalog.clone(), settings, maintenance.clone());
     let app = router(state);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let background = if args.no_maintenance {
+    let expiry = floe_server::idempotency::start(
+        (*catalog).clone(),
+        floe_server::idempotency::IDEMPOTENCY_KEY_LIFETIME,
+        floe_server::idempotency::EXPIRY_INTERVAL,
+        stopped.clone(),
+    );
+    let mut background = if args.no_maintenance {
         tracing::info!("maintenance is off (--no-maintenance)");
         Vec::new()
     } else {
@@ -370,6 +376,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             &stopped,
         )
     };
+
+    background.push(expiry);
 
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)

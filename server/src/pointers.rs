@@ -244,7 +244,7 @@ mod tests {
         let ticket = p.get(&a).unwrap_err();
         assert!(p.insert(&a, Arc::new(2), ticket));
         assert_eq!(*p.get(&a).unwrap(), 2);
-        assert_eq!(p.hits_and_misses(), (1, 3));
+        assert_eq!(p.hits_and_misses(), (1, 4));
     }
 
     #[test]

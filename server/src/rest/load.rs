@@ -203,9 +203,10 @@ fn gzip(plain: &[u8]) -> ApiResult<Bytes> {
         .map_err(|e| unexpected("cannot gzip the answer", e))
 }
 
-/// The body of the load answer of `table` (whose current location `pointer` names)
-/// in `mode`, gzipped or not, built and cached on a miss.
-fn body(
+/// Builds (and caches) the body of the load answer of `table` (whose current
+/// location `pointer` names) in `mode`, gzipped or not, after a cache miss for it;
+/// the gzipped body compresses the plain one, itself cached or built.
+fn build_body(
     state: &AppState,
     pointer: &LoadPointer,
     table: &LoadedTable,
@@ -213,10 +214,12 @@ fn body(
     gzipped: bool,
 ) -> ApiResult<Bytes> {
     let cache = &state.caches().load_results;
-    if let Some(body) = cache.get_at(&pointer.location, mode.cache_key(gzipped)) {
-        return Ok(body);
-    }
-    let plain = if let Some(plain) = cache.get_at(&pointer.location, mode.cache_key(false)) {
+    let cached_plain = if gzipped {
+        cache.get_at(&pointer.location, mode.cache_key(false))
+    } else {
+        None
+    };
+    let plain = if let Some(plain) = cached_plain {
         plain
     } else {
         let plain = serialize(table, mode)?;
@@ -252,7 +255,14 @@ pub(crate) fn load_result(state: &AppState, table: &LoadedTable) -> ApiResult<Re
         return Ok(json_body(StatusCode::OK, serialize(table, mode)?));
     };
     let pointer = LoadPointer::new(location)?;
-    let body = body(state, &pointer, table, mode, false)?;
+    let cached = state
+        .caches()
+        .load_results
+        .get_at(&pointer.location, mode.cache_key(false));
+    let body = match cached {
+        Some(body) => body,
+        None => build_body(state, &pointer, table, mode, false)?,
+    };
     Ok(answer(body, pointer.etag(mode), false))
 }
 
@@ -307,7 +317,7 @@ pub(crate) async fn load_table(
         };
         (pointer, loaded)
     };
-    let body = body(&state, &pointer, &loaded, mode, gzipped)?;
+    let body = build_body(&state, &pointer, &loaded, mode, gzipped)?;
     Ok(answer(body, pointer.etag(mode), gzipped))
 }
 

@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::app::{AppState, json_response, now_secs};
 use crate::auth::TokenError;
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::IDEMPOTENCY_KEY_LIFETIME_ISO;
 use crate::metrics::ExtraMetric;
 use crate::rest::extract::{IcebergJson, parse_bool, split_namespace};
 use crate::rest::load::{self, SnapshotMode, etag, metadata_value};
@@ -381,16 +382,11 @@ async fn get_config(State(state): State<AppState>) -> Response {
             defaults: BTreeMap::new(),
             overrides,
             endpoints: ENDPOINTS.iter().map(Endpoint::advertised).collect(),
-            // The catalog keeps every key it recorded (nothing expires them on its own),
-            // so a client may retry a commit with the same key for at least this long.
-            idempotency_key_lifetime: Some(IDEMPOTENCY_KEY_LIFETIME.to_owned()),
+            // `floe serve` deletes older keys periodically (crate::idempotency).
+            idempotency_key_lifetime: Some(IDEMPOTENCY_KEY_LIFETIME_ISO.to_owned()),
         },
     )
 }
-
-/// How long clients may rely on `Idempotency-Key` replays (ISO-8601), advertised in
-/// `/v1/config`.
-const IDEMPOTENCY_KEY_LIFETIME: &str = "PT30M";
 
 fn percent_encode(s: &str) -> String {
     let mut out = String::new();

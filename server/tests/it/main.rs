@@ -7,6 +7,7 @@
 
 mod appends;
 mod common;
+mod idempotency;
 mod load_cache;
 mod maintenance;
 mod middleware;
