@@ -54,7 +54,16 @@ pub fn thread_cpu_ns() -> Option<u64> {
 /// (Tokio's blocking pool for file IO; the peer's thread pools), where the calling
 /// thread's time would undercount; resolution 10 ms, so time runs of ≥ 0.2 s.
 pub fn process_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    stat_cpu_ns("/proc/self/stat")
+}
+
+/// [`process_cpu_ns`] of another process (e.g. a server the benchmark started).
+pub fn pid_cpu_ns(pid: u32) -> Option<u64> {
+    stat_cpu_ns(&format!("/proc/{pid}/stat"))
+}
+
+fn stat_cpu_ns(path: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(path).ok()?;
     // Fields after the command name (which may hold spaces) start at field 3, `state`.
     let rest = s.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -94,7 +103,8 @@ pub fn time_process<I, T>(
     ))
 }
 
-fn cpu_secs(start: Option<u64>, end: Option<u64>) -> f64 {
+/// Seconds between two CPU-time readings (NaN if either is missing).
+pub fn cpu_secs(start: Option<u64>, end: Option<u64>) -> f64 {
     match (start, end) {
         (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 1e9,
         _ => f64::NAN,

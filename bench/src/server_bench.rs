@@ -33,7 +33,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
 
-use crate::harness::{Comparison, Result, Sample, alternate, median, spread};
+use crate::harness::{
+    Comparison, Result, Sample, alternate, cpu_secs, median, pid_cpu_ns, process_cpu_ns, spread,
+};
 use crate::machine::Machine;
 use crate::peer::PythonPeer;
 use crate::report::{Measure, Report, WorkloadResult, sig3, thousands};
@@ -226,6 +228,10 @@ struct Run {
     wall: f64,
     latencies: Vec<f64>,
     bytes: usize,
+    /// On-CPU seconds of the server process during the run (NaN if not measured).
+    server_cpu: f64,
+    /// On-CPU seconds of the load generator (this process) during the run.
+    client_cpu: f64,
 }
 
 impl Run {
@@ -281,7 +287,11 @@ async fn hammer(
             Ok::<_, crate::harness::BoxError>((latencies, bytes))
         }));
     }
-    let mut run = Run::default();
+    let mut run = Run {
+        server_cpu: f64::NAN,
+        client_cpu: f64::NAN,
+        ..Run::default()
+    };
     for task in tasks {
         let (latencies, bytes) = task.await??;
         run.requests += latencies.len();
@@ -467,7 +477,12 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     for _ in 0..rounds {
         for (i, (_, request, expect)) in cases.iter().enumerate() {
             let request = Arc::clone(request);
-            runs[i].push(rt.block_on(hammer(&addr, request, CLIENTS, run_for, None, *expect))?);
+            let pid = server.child.id();
+            let (server0, client0) = (pid_cpu_ns(pid), process_cpu_ns());
+            let mut run = rt.block_on(hammer(&addr, request, CLIENTS, run_for, None, *expect))?;
+            run.server_cpu = cpu_secs(server0, pid_cpu_ns(pid));
+            run.client_cpu = cpu_secs(client0, process_cpu_ns());
+            runs[i].push(run);
         }
     }
 
@@ -704,12 +719,15 @@ fn clients_section(
          started server ({CLIENTS} at once: each misses the caches, reads and parses the \
          metadata JSON and serializes the answer). \
          × PyIceberg = req/s over PyIceberg's single-process SqlCatalog `load_table` rate \
-         (median of the rounds above, {}/s).\n",
+         (median of the rounds above, {}/s). On-CPU per request: the user + system time \
+         of the server process and of the load generator over the runs (`/proc/<pid>/stat`, \
+         10 ms ticks) divided by the requests answered; on 2 cores, 1 s of wall time has \
+         2 s of CPU to share between the two.\n",
         sig3(1.0 / median(&vs_sql.peer))
     );
     let _ = writeln!(
         s,
-        "| case | requests | req/s median | min–max | p50 | p99 | MB/s | × PyIceberg |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| case | requests | req/s median | min–max | p50 | p99 | MB/s | × PyIceberg | server on-CPU / req | load generator on-CPU / req |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let py_rate = 1.0 / median(&vs_sql.peer);
     let mut row = |name: &str, runs: &[Run]| {
@@ -719,9 +737,19 @@ fn clients_section(
         lat.sort_by(f64::total_cmp);
         let bytes: usize = runs.iter().map(|r| r.bytes).sum();
         let wall: f64 = runs.iter().map(|r| r.wall).sum();
+        let per_request = |cpu: f64| {
+            let us = cpu / lat.len() as f64 * 1e6;
+            if us.is_finite() {
+                format!("{} µs", sig3(us))
+            } else {
+                "–".to_owned()
+            }
+        };
+        let server_cpu = per_request(runs.iter().map(|r| r.server_cpu).sum());
+        let client_cpu = per_request(runs.iter().map(|r| r.client_cpu).sum());
         let _ = writeln!(
             s,
-            "| {name} | {} | **{}** | {} – {} | {} | {} | {} | {:.0}× |",
+            "| {name} | {} | **{}** | {} – {} | {} | {} | {} | {:.0}× | {server_cpu} | {client_cpu} |",
             thousands(lat.len() as u64),
             thousands(median(&rates) as u64),
             thousands(lo as u64),
@@ -759,10 +787,12 @@ fn notes() -> Vec<String> {
          on the same 2 cores as the load generator (a tokio runtime in floe-bench): the \
          client's own work (reading up to the whole body per request) is on the same CPUs."
             .to_owned(),
-        "Every cached load still reads the table's row from the catalog database (a commit \
-         by another replica must be visible at once); the body bytes and the ETag come from \
-         the load-result cache keyed by metadata location (immutable files), so a cached \
-         load neither reads the object store nor touches JSON."
+        "A cached load reads neither the catalog database nor the object store and does no \
+         JSON work: the table's current metadata location comes from the server's \
+         in-process pointer cache (invalidated by every commit through the server; commits \
+         by other processes are seen within `--table-pointer-ttl-ms`, default 1 s, so one \
+         load per second re-reads the row), and the body bytes and the ETag come from the \
+         load-result cache keyed by metadata location (immutable files), as shared buffers."
             .to_owned(),
         "The table's snapshots are metadata only (manifest-list paths that are never read): \
          a load answers with the metadata JSON and reads no manifest list, on both sides."

@@ -1,7 +1,8 @@
 //! The application: shared state, the route table and the one middleware stack.
 //!
 //! Middleware, outermost first (one `tower::ServiceBuilder`): request id
-//! (`x-request-id`, generated when absent, echoed on the answer), tracing (a span per
+//! (`x-request-id`, generated when absent — a per-process random prefix and a
+//! sequence number — and echoed on the answer), tracing (a span per
 //! request carrying the id), gzip compression, request metrics, Iceberg error bodies
 //! for answers produced by middleware or routing (timeouts, unknown routes, bad path
 //! or query), panic catching (500 with an Iceberg error body), timeout (504: a commit
@@ -27,7 +28,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use floe_catalog::sql::tasks::QueueConfig;
-use floe_catalog::{CacheStats, Catalog, SqlCatalog, Warehouse};
+use floe_catalog::{CacheStats, Catalog, SqlCatalog, TableIdent, Warehouse};
 use floe_table::io::FileIO;
 use floe_table::scan::{FileRead, ObjectStoreFileRead};
 use floe_table::stream::{GroupCommitConfig, GroupCommitter};
@@ -36,7 +37,9 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::map_response_body::MapResponseBodyLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -45,7 +48,9 @@ use crate::cache::Caches;
 use crate::error::{ApiError, INTERNAL_MESSAGE};
 use crate::maintenance::Maintenance;
 use crate::metrics::Metrics;
+use crate::pointers::{DEFAULT_POINTER_TTL, TablePointers};
 use crate::rest::extract::BodyLimit;
+use crate::rest::load::LoadPointer;
 use crate::rest::routes;
 
 /// The response body type of the panic-catching layer.
@@ -71,6 +76,11 @@ pub struct Settings {
     pub auth: AuthConfig,
     /// Group commit of append intents (`POST .../appends`).
     pub group_commit: GroupCommitConfig,
+    /// How long a table's cached metadata pointer answers loads before the catalog's
+    /// row is read again: the staleness bound for commits by other processes (commits
+    /// through this server are seen by the next load regardless; see
+    /// [`crate::pointers`]). Zero reads the row on every load.
+    pub table_pointer_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -84,6 +94,7 @@ impl Default for Settings {
                 ..AuthConfig::default()
             },
             group_commit: GroupCommitConfig::default(),
+            table_pointer_ttl: DEFAULT_POINTER_TTL,
         }
     }
 }
@@ -109,6 +120,7 @@ struct Inner {
     group_committer: Option<GroupCommitter>,
     rebaser: Option<AppendRebaser>,
     maintenance: Option<Maintenance>,
+    table_pointers: TablePointers<LoadPointer>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -122,9 +134,10 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State over `catalog` with `settings`. Without file access, scan planning
-    /// answers 406; see [`AppState::for_sql_catalog`].
+    /// answers 406, and without commit notifications every load reads the catalog;
+    /// see [`AppState::for_sql_catalog`].
     pub fn new(catalog: Arc<dyn Catalog>, settings: Settings) -> Self {
-        Self::build(catalog, settings, None, None, None, None, None)
+        Self::build(catalog, settings, None, None, None, None, None, None)
     }
 
     /// State over `catalog` with `settings`, with a source of cache statistics for
@@ -134,12 +147,13 @@ impl AppState {
         settings: Settings,
         stats: CacheStatsFn,
     ) -> Self {
-        Self::build(catalog, settings, Some(stats), None, None, None, None)
+        Self::build(catalog, settings, Some(stats), None, None, None, None, None)
     }
 
     /// State over a [`SqlCatalog`]: its metadata-cache statistics on `/metrics`, its
-    /// warehouse's object store for server-side scan planning, and its maintenance
-    /// task queue (default settings) for the maintenance endpoints.
+    /// warehouse's object store for server-side scan planning, its maintenance task
+    /// queue (default settings) for the maintenance endpoints, and its commit
+    /// notifications for the table-pointer cache of loads.
     pub fn for_sql_catalog(catalog: Arc<SqlCatalog>, settings: Settings) -> Self {
         let maintenance = Maintenance::new((*catalog).clone(), QueueConfig::default());
         Self::for_sql_catalog_with_maintenance(catalog, settings, maintenance)
@@ -159,6 +173,7 @@ impl AppState {
             warehouse.path(l)
         }));
         let stats = Arc::clone(&catalog);
+        let commits = catalog.subscribe_commits();
         let committer = GroupCommitter::new(
             Arc::clone(&catalog) as Arc<dyn Catalog>,
             Arc::clone(checker.store()),
@@ -172,9 +187,11 @@ impl AppState {
             Some(checker),
             Some(committer),
             Some(maintenance),
+            Some(commits),
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn build(
         catalog: Arc<dyn Catalog>,
         settings: Settings,
@@ -183,6 +200,7 @@ impl AppState {
         warehouse: Option<Warehouse>,
         group_committer: Option<GroupCommitter>,
         maintenance: Option<Maintenance>,
+        commits: Option<tokio::sync::broadcast::Receiver<TableIdent>>,
     ) -> Self {
         // Blind appends against a stale head are rebased when the server can reach
         // the table files (a warehouse is known).
@@ -192,6 +210,7 @@ impl AppState {
             .map(|io| AppendRebaser::new(Arc::clone(&catalog), io));
         Self {
             inner: Arc::new(Inner {
+                table_pointers: TablePointers::new(settings.table_pointer_ttl, commits),
                 rebaser,
                 catalog,
                 metrics: Metrics::default(),
@@ -228,6 +247,11 @@ impl AppState {
     /// `floe.commit.rebase-appends`), when the catalog has a warehouse.
     pub fn rebaser(&self) -> Option<&AppendRebaser> {
         self.inner.rebaser.as_ref()
+    }
+
+    /// The cache of tables' current metadata locations for loads.
+    pub fn table_pointers(&self) -> &TablePointers<LoadPointer> {
+        &self.inner.table_pointers
     }
 
     /// The server's caches (load results, manifests).
@@ -279,7 +303,7 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings().clone();
     let limit = settings.max_body_bytes;
     let stack = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(SequentialRequestId::new()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req
@@ -309,11 +333,70 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Request ids for requests that come without one: a random 64-bit prefix per
+/// router (so ids from replicas or restarts do not collide) and a sequence number —
+/// unique like a UUID, without asking the operating system for randomness per request.
+#[derive(Debug, Clone)]
+struct SequentialRequestId {
+    prefix: u64,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SequentialRequestId {
+    fn new() -> Self {
+        let (high, low) = uuid::Uuid::new_v4().as_u64_pair();
+        Self {
+            prefix: high ^ low,
+            next: Arc::default(),
+        }
+    }
+}
+
+impl MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{:016x}-{n:x}", self.prefix);
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
+
 async fn not_found(req: Request) -> ApiError {
+    let path = req.uri().path();
+    if let Some(feature) = unsupported_feature(path) {
+        return ApiError::for_status(
+            StatusCode::NOT_ACCEPTABLE,
+            format!(
+                "{feature} are not supported by this server ({} {path}); see the `endpoints` of /v1/config",
+                req.method()
+            ),
+        );
+    }
     ApiError::for_status(
         StatusCode::NOT_FOUND,
         format!("no route for {} {}", req.method(), req.uri().path()),
     )
+}
+
+/// The Iceberg REST features Floe does not serve, recognized by path so that a
+/// client calling them anyway gets the spec's `406 UnsupportedOperationException`
+/// rather than a 404 it could read as a missing namespace or table.
+fn unsupported_feature(path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/v1/")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    // `/v1/[{prefix}/]namespaces/{ns}/views[/...]`, `/v1/[{prefix}/]views/rename`,
+    // `.../tables/{table}/credentials`.
+    let at = |i: usize| segments.get(i).copied();
+    for start in [0, 1] {
+        match (at(start), at(start + 2), at(start + 4)) {
+            (Some("namespaces"), Some("views"), _) => return Some("views"),
+            (Some("views"), _, _) if at(start + 1) == Some("rename") => return Some("views"),
+            (Some("namespaces"), Some("tables"), Some("credentials")) => {
+                return Some("vended storage credentials");
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -361,16 +444,18 @@ async fn iceberg_error_body(response: Response) -> Response {
 }
 
 async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    // Shared, not copied: the route template is reference-counted and a standard
+    // method is a plain value.
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let start = Instant::now();
     let response = next.run(req).await;
-    state
-        .metrics()
-        .record_request(&route, &method, response.status().as_u16(), start.elapsed());
+    state.metrics().record_request(
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        method.as_str(),
+        response.status().as_u16(),
+        start.elapsed(),
+    );
     response
 }
 
@@ -429,4 +514,34 @@ pub(crate) fn json_body(status: StatusCode, body: axum::body::Bytes) -> Response
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unsupported_feature;
+
+    #[test]
+    fn unsupported_features_by_path() {
+        for (path, feature) in [
+            ("/v1/namespaces/db/views", Some("views")),
+            ("/v1/namespaces/db/views/v", Some("views")),
+            ("/v1/cat/namespaces/db/views/v", Some("views")),
+            ("/v1/views/rename", Some("views")),
+            ("/v1/cat/views/rename", Some("views")),
+            (
+                "/v1/namespaces/db/tables/t/credentials",
+                Some("vended storage credentials"),
+            ),
+            (
+                "/v1/cat/namespaces/db/tables/t/credentials",
+                Some("vended storage credentials"),
+            ),
+            ("/v1/namespaces/db/tables/views", None),
+            ("/v1/namespaces/db/tables", None),
+            ("/v1/nothing", None),
+            ("/health", None),
+        ] {
+            assert_eq!(unsupported_feature(path), feature, "{path}");
+        }
+    }
 }

@@ -117,6 +117,17 @@ impl LoadResultCache {
         self.cache.insert((Arc::from(location), mode), body);
     }
 
+    /// [`Self::get`] with a shared location (no copy of it).
+    pub fn get_at(&self, location: &Arc<str>, mode: &'static str) -> Option<Bytes> {
+        let key = (Arc::clone(location), mode);
+        self.counters.record(self.cache.get(&key))
+    }
+
+    /// [`Self::insert`] with a shared location (no copy of it).
+    pub fn insert_at(&self, location: &Arc<str>, mode: &'static str, body: Bytes) {
+        self.cache.insert((Arc::clone(location), mode), body);
+    }
+
     /// Hits, misses and size.
     pub fn stats(&self) -> HitStats {
         self.counters.stats(&self.cache)

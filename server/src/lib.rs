@@ -6,6 +6,8 @@
 //! - [`rest`]: the Iceberg REST bodies, extractors and routes.
 //! - [`error`]: the Iceberg error model and the one mapping from Floe errors to it.
 //! - [`cache`]: the load-result and manifest caches.
+//! - [`pointers`]: the in-process cache of tables' current metadata locations.
+//! - [`idempotency`]: the periodic expiry of `Idempotency-Key` records.
 //! - [`auth`]: static bearer tokens and OAuth2 client-credentials tokens.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`maintenance`]: the maintenance scheduler, workers and task queue handle.
@@ -21,6 +23,8 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod error;
+pub mod idempotency;
 pub mod maintenance;
 pub mod metrics;
+pub mod pointers;
 pub mod rest;

@@ -199,6 +199,13 @@ struct ServeArgs {
     /// Requests running longer are answered with 504, in seconds.
     #[arg(long, env = "FLOE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     request_timeout_secs: u64,
+    /// How long a table's cached metadata pointer answers loads without reading the
+    /// catalog database, in milliseconds: the staleness bound for commits made by
+    /// other processes (replicas on the same PostgreSQL, programs on the same SQLite
+    /// file). Commits through this server are seen by the next load regardless. 0 =
+    /// read the database on every load.
+    #[arg(long, env = "FLOE_TABLE_POINTER_TTL_MS", default_value_t = 1000)]
+    table_pointer_ttl_ms: u64,
     /// Group commit: how long the first append intent of a table waits for others, in
     /// milliseconds.
     #[arg(long, env = "FLOE_GROUP_COMMIT_WINDOW_MS", default_value_t = 5)]
@@ -323,6 +330,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let settings = Settings {
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+        table_pointer_ttl: Duration::from_millis(args.table_pointer_ttl_ms),
         namespace_separator: None,
         auth: AuthConfig {
             tokens: args
@@ -347,7 +355,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         AppState::for_sql_catalog_with_maintenance(catalog.clone(), settings, maintenance.clone());
     let app = router(state);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let background = if args.no_maintenance {
+    let expiry = floe_server::idempotency::start(
+        (*catalog).clone(),
+        floe_server::idempotency::IDEMPOTENCY_KEY_LIFETIME,
+        floe_server::idempotency::EXPIRY_INTERVAL,
+        stopped.clone(),
+    );
+    let mut background = if args.no_maintenance {
         tracing::info!("maintenance is off (--no-maintenance)");
         Vec::new()
     } else {
@@ -362,6 +376,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             &stopped,
         )
     };
+
+    background.push(expiry);
 
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -35,13 +35,32 @@ struct Histogram {
     sum_secs: f64,
 }
 
-type RouteKey = (String, String);
+/// By route, then method (nested so that recording looks keys up by `&str` and
+/// allocates only for a new route or method).
+type ByRoute<T> = BTreeMap<String, BTreeMap<String, T>>;
 
 #[derive(Debug, Default)]
 struct Series {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<RouteKey, Histogram>,
+    /// Counts by status.
+    requests: ByRoute<BTreeMap<u16, u64>>,
+    latency: ByRoute<Histogram>,
     reports: BTreeMap<String, u64>,
+}
+
+/// The entry of `route` and `method`, created on first use.
+fn entry<'a, T: Default>(map: &'a mut ByRoute<T>, route: &str, method: &str) -> &'a mut T {
+    if !map.contains_key(route) {
+        map.insert(route.to_owned(), BTreeMap::new());
+    }
+    let by_method = map
+        .get_mut(route)
+        .unwrap_or_else(|| unreachable!("inserted above"));
+    if !by_method.contains_key(method) {
+        by_method.insert(method.to_owned(), T::default());
+    }
+    by_method
+        .get_mut(method)
+        .unwrap_or_else(|| unreachable!("inserted above"))
 }
 
 /// A gauge or counter supplied at render time (e.g. cache statistics).
@@ -77,13 +96,10 @@ impl Metrics {
             .series
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *s.requests
-            .entry((route.to_owned(), method.to_owned(), status))
+        *entry(&mut s.requests, route, method)
+            .entry(status)
             .or_default() += 1;
-        let h = s
-            .latency
-            .entry((route.to_owned(), method.to_owned()))
-            .or_default();
+        let h = entry(&mut s.latency, route, method);
         h.count += 1;
         h.sum_secs += secs;
         for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
@@ -155,19 +171,27 @@ impl Metrics {
             "# HELP floe_http_requests_total HTTP requests answered, by route template, method and status.\n\
              # TYPE floe_http_requests_total counter\n",
         );
-        for ((route, method, status), n) in &s.requests {
-            let _ = writeln!(
-                out,
-                "floe_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
-                escape(route),
-                escape(method)
-            );
+        for (route, by_method) in &s.requests {
+            for (method, by_status) in by_method {
+                for (status, n) in by_status {
+                    let _ = writeln!(
+                        out,
+                        "floe_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
+                        escape(route),
+                        escape(method)
+                    );
+                }
+            }
         }
         out.push_str(
             "# HELP floe_http_request_duration_seconds Time to answer HTTP requests.\n\
              # TYPE floe_http_request_duration_seconds histogram\n",
         );
-        for ((route, method), h) in &s.latency {
+        for (route, method, h) in s
+            .latency
+            .iter()
+            .flat_map(|(r, m)| m.iter().map(move |(m, h)| (r, m, h)))
+        {
             let labels = format!("route=\"{}\",method=\"{}\"", escape(route), escape(method));
             for (le, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
                 let _ = writeln!(

@@ -7,6 +7,7 @@
 
 pub mod appends;
 pub mod extract;
+pub mod load;
 pub mod maintenance;
 pub mod model;
 pub mod openapi;

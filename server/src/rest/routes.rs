@@ -20,20 +20,20 @@ use floe_catalog::{
 use floe_spec::ErrorKind;
 use floe_spec::commit::TableRequirement;
 use serde::Serialize;
-use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::app::{AppState, json_body, json_response, now_secs};
+use crate::app::{AppState, json_response, now_secs};
 use crate::auth::TokenError;
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::IDEMPOTENCY_KEY_LIFETIME_ISO;
 use crate::metrics::ExtraMetric;
 use crate::rest::extract::{IcebergJson, parse_bool, split_namespace};
+use crate::rest::load::{self, SnapshotMode, etag, metadata_value};
 use crate::rest::model::{
     CatalogConfig, CommitTableRequest, CommitTableResponse, CommitTransactionRequest,
     CreateNamespaceRequest, CreateTableRequest, ListNamespacesResponse, ListTablesResponse,
-    LoadTableResult, NamespaceResponse, OAuthError, OAuthTokenRequest, OAuthTokenResponse,
-    RegisterTableRequest, RenameTableRequest, ReportMetricsRequest, TableIdentifier,
-    UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
+    NamespaceResponse, OAuthError, OAuthTokenRequest, OAuthTokenResponse, RegisterTableRequest,
+    RenameTableRequest, ReportMetricsRequest, TableIdentifier, UpdateNamespacePropertiesRequest,
+    UpdateNamespacePropertiesResponse,
 };
 use crate::rest::{appends, maintenance, openapi, plan};
 
@@ -186,7 +186,7 @@ impl Endpoint {
             ("POST", "/namespaces/{namespace}/properties") => post(update_properties),
             ("GET", "/namespaces/{namespace}/tables") => get(list_tables),
             ("POST", "/namespaces/{namespace}/tables") => post(create_table),
-            ("GET", "/namespaces/{namespace}/tables/{table}") => get(load_table),
+            ("GET", "/namespaces/{namespace}/tables/{table}") => get(load::load_table),
             ("HEAD", "/namespaces/{namespace}/tables/{table}") => {
                 on(MethodFilter::HEAD, table_exists)
             }
@@ -382,16 +382,11 @@ async fn get_config(State(state): State<AppState>) -> Response {
             defaults: BTreeMap::new(),
             overrides,
             endpoints: ENDPOINTS.iter().map(Endpoint::advertised).collect(),
-            // The catalog keeps every key it recorded (nothing expires them on its own),
-            // so a client may retry a commit with the same key for at least this long.
-            idempotency_key_lifetime: Some(IDEMPOTENCY_KEY_LIFETIME.to_owned()),
+            // `floe serve` deletes older keys periodically (crate::idempotency).
+            idempotency_key_lifetime: Some(IDEMPOTENCY_KEY_LIFETIME_ISO.to_owned()),
         },
     )
 }
-
-/// How long clients may rely on `Idempotency-Key` replays (ISO-8601), advertised in
-/// `/v1/config`.
-const IDEMPOTENCY_KEY_LIFETIME: &str = "PT30M";
 
 fn percent_encode(s: &str) -> String {
     let mut out = String::new();
@@ -438,6 +433,19 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ] {
         extra.extend(cache_metrics(prefix, stats));
     }
+    let (hits, misses) = state.table_pointers().hits_and_misses();
+    extra.push(ExtraMetric {
+        name: "floe_table_pointer_cache_hits_total",
+        kind: "counter",
+        help: "Table loads that took the current metadata location from the in-process pointer cache (no database read).",
+        value: hits as f64,
+    });
+    extra.push(ExtraMetric {
+        name: "floe_table_pointer_cache_misses_total",
+        kind: "counter",
+        help: "Table loads that read the catalog database for the current metadata location.",
+        value: misses as f64,
+    });
     let mut text = state.metrics().render(&extra);
     if let Some(m) = state.maintenance() {
         text.push_str(&m.metrics().render());
@@ -705,204 +713,6 @@ async fn list_tables(
     ))
 }
 
-/// Which snapshots a load returns (`snapshots=all|refs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SnapshotMode {
-    All,
-    Refs,
-}
-
-impl SnapshotMode {
-    fn parse(query: &HashMap<String, String>) -> ApiResult<Self> {
-        match query
-            .get("snapshots")
-            .map(|s| s.to_ascii_lowercase())
-            .as_deref()
-        {
-            None | Some("" | "all") => Ok(Self::All),
-            Some("refs") => Ok(Self::Refs),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "invalid snapshots mode `{other}`: expected `all` or `refs`"
-            ))),
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Refs => "refs",
-        }
-    }
-
-    /// The load-result cache key of the gzip-encoded answer.
-    fn gzip_key(self) -> &'static str {
-        match self {
-            Self::All => "all+gzip",
-            Self::Refs => "refs+gzip",
-        }
-    }
-}
-
-/// The ETag of a load answer: a hash of the metadata location and the snapshot mode
-/// (metadata files are immutable, so the location names the content).
-fn etag(metadata_location: &str, mode: SnapshotMode) -> String {
-    let mut h = Sha256::new();
-    h.update(metadata_location.as_bytes());
-    h.update([0]);
-    h.update(mode.as_str().as_bytes());
-    let digest = h.finalize();
-    let hex = digest[..16].iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    });
-    format!("\"{hex}\"")
-}
-
-fn if_none_match_hits(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == "*" || t == etag)
-}
-
-/// The metadata JSON of a table, with only ref heads in `snapshots` for `refs` mode.
-fn metadata_value(table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Value> {
-    let mut value = table.metadata.to_json_value()?;
-    if mode == SnapshotMode::Refs {
-        let heads: Vec<i64> = table
-            .metadata
-            .refs()
-            .values()
-            .map(|r| r.snapshot_id)
-            .collect();
-        if let Some(Value::Array(snapshots)) = value.get_mut("snapshots") {
-            snapshots.retain(|s| {
-                s.get("snapshot-id")
-                    .and_then(Value::as_i64)
-                    .is_some_and(|id| heads.contains(&id))
-            });
-        }
-    }
-    Ok(value)
-}
-
-/// The load answer of `table`: the serialized body comes from the load-result cache
-/// when the metadata location was served before in this mode.
-fn load_result(state: &AppState, table: &LoadedTable, mode: SnapshotMode) -> ApiResult<Response> {
-    let body = load_body(state, table, mode)?;
-    let mut response = json_body(StatusCode::OK, body);
-    if let Some(location) = &table.metadata_location {
-        set_etag(&mut response, &etag(location, mode));
-    }
-    Ok(response)
-}
-
-/// Whether the request accepts a gzip-encoded answer (`Accept-Encoding: gzip` with a
-/// non-zero quality).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or("");
-            let zero = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q == 0.0)
-            });
-            coding.eq_ignore_ascii_case("gzip") && !zero
-        })
-}
-
-/// The load answer of `table`, gzip-encoded: compressed once per metadata location and
-/// mode and kept in the load-result cache (the compression layer leaves an answer that
-/// is already encoded alone), so that clients asking for gzip (PyIceberg does) do not
-/// cost a compression of the whole metadata per request.
-fn load_result_gzip(
-    state: &AppState,
-    table: &LoadedTable,
-    mode: SnapshotMode,
-) -> ApiResult<Response> {
-    let cache = &state.caches().load_results;
-    let key = mode.gzip_key();
-    let cached = table
-        .metadata_location
-        .as_deref()
-        .and_then(|l| cache.get(l, key));
-    let body = if let Some(body) = cached {
-        body
-    } else {
-        let plain = load_body(state, table, mode)?;
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        let gzipped = std::io::Write::write_all(&mut encoder, &plain)
-            .and_then(|()| encoder.finish())
-            .map_err(|e| {
-                ApiError::from(
-                    floe_spec::Error::new(ErrorKind::Unexpected, "cannot gzip the answer")
-                        .with_source(e),
-                )
-            })?;
-        let bytes = bytes::Bytes::from(gzipped);
-        if let Some(l) = &table.metadata_location {
-            cache.insert(l, key, bytes.clone());
-        }
-        bytes
-    };
-    let mut response = json_body(StatusCode::OK, body);
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let Some(location) = &table.metadata_location {
-        set_etag(&mut response, &etag(location, mode));
-    }
-    Ok(response)
-}
-
-/// The serialized `LoadTableResult` of `table`, from the load-result cache when the
-/// metadata location was served before in this mode.
-fn load_body(state: &AppState, table: &LoadedTable, mode: SnapshotMode) -> ApiResult<bytes::Bytes> {
-    let cache = &state.caches().load_results;
-    let cached = table
-        .metadata_location
-        .as_deref()
-        .and_then(|l| cache.get(l, mode.as_str()));
-    let body = if let Some(body) = cached {
-        body
-    } else {
-        let metadata = metadata_value(table, mode)?;
-        let bytes = serde_json::to_vec(&LoadTableResult {
-            metadata_location: table.metadata_location.as_deref(),
-            metadata: &metadata,
-            config: BTreeMap::new(),
-            storage_credentials: Vec::new(),
-        })
-        .map_err(|e| {
-            ApiError::from(
-                floe_spec::Error::new(ErrorKind::Unexpected, "cannot serialize the answer")
-                    .with_source(e),
-            )
-        })?;
-        let bytes = bytes::Bytes::from(bytes);
-        if let Some(l) = &table.metadata_location {
-            cache.insert(l, mode.as_str(), bytes.clone());
-        }
-        bytes
-    };
-    Ok(body)
-}
-
-fn set_etag(response: &mut Response, etag: &str) {
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        response.headers_mut().insert(header::ETAG, v);
-    }
-}
-
 async fn create_table(
     State(state): State<AppState>,
     Path(params): Params,
@@ -918,33 +728,10 @@ async fn create_table(
     let catalog = state.catalog();
     if req.stage_create {
         let staged = catalog.stage_create_table(&ns, creation).await?;
-        return load_result(&state, &staged.table, SnapshotMode::All);
+        return load::load_result(&state, &staged.table);
     }
     let created = catalog.create_table(&ns, creation).await?;
-    load_result(&state, &created, SnapshotMode::All)
-}
-
-async fn load_table(
-    State(state): State<AppState>,
-    Path(params): Params,
-    Query(query): QueryMap,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let ident = table(&state, &params)?;
-    let mode = SnapshotMode::parse(&query)?;
-    let loaded = state.catalog().load_table(&ident).await?;
-    if let Some(location) = &loaded.metadata_location {
-        let tag = etag(location, mode);
-        if if_none_match_hits(&headers, &tag) {
-            let mut response = StatusCode::NOT_MODIFIED.into_response();
-            set_etag(&mut response, &tag);
-            return Ok(response);
-        }
-    }
-    if accepts_gzip(&headers) {
-        return load_result_gzip(&state, &loaded, mode);
-    }
-    load_result(&state, &loaded, mode)
+    load::load_result(&state, &created)
 }
 
 async fn table_exists(
@@ -976,6 +763,7 @@ async fn run_commit(
     key: Option<String>,
 ) -> ApiResult<Vec<LoadedTable>> {
     let n = commits.len();
+    let idents: Vec<TableIdent> = commits.iter().map(|c| c.ident.clone()).collect();
     // Tables the commit expects to exist (no `assert-create`): if the commit fails,
     // a missing one is reported as 404 rather than a failed requirement.
     let existing: Vec<TableIdent> = commits
@@ -1006,6 +794,11 @@ async fn run_commit(
             Ok(result.tables)
         }
         Err(e) => {
+            // A failed commit may still have moved a pointer (an error after the
+            // database committed): the next loads read the catalog.
+            for ident in &idents {
+                state.table_pointers().invalidate(ident);
+            }
             if e.kind() == ErrorKind::CommitFailed {
                 for ident in &existing {
                     if !state.catalog().table_exists(ident).await? {
@@ -1061,7 +854,9 @@ async fn commit_table(
             metadata: &metadata,
         },
     );
-    set_etag(&mut response, &etag(location, SnapshotMode::All));
+    if let Ok(tag) = HeaderValue::from_str(&etag(location, SnapshotMode::All)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
     Ok(response)
 }
 
@@ -1072,7 +867,11 @@ async fn drop_table(
 ) -> ApiResult<StatusCode> {
     let ident = table(&state, &params)?;
     let purge = parse_bool(query.get("purgeRequested").map(String::as_str));
-    state.catalog().drop_table(&ident, purge).await?;
+    let dropped = state.catalog().drop_table(&ident, purge).await;
+    // Also on failure: the drop may have happened (an error after the database
+    // committed it).
+    state.table_pointers().invalidate(&ident);
+    dropped?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1082,7 +881,10 @@ async fn rename_table(
 ) -> ApiResult<StatusCode> {
     let from = ident_from_json(&req.source)?;
     let to = ident_from_json(&req.destination)?;
-    state.catalog().rename_table(&from, &to).await?;
+    let renamed = state.catalog().rename_table(&from, &to).await;
+    state.table_pointers().invalidate(&from);
+    state.table_pointers().invalidate(&to);
+    renamed?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1097,12 +899,14 @@ async fn register_table(
     if req.overwrite && catalog.table_exists(&ident).await? {
         // Not atomic with the register below; a concurrent create in between fails
         // the register with 409.
-        catalog.drop_table(&ident, false).await?;
+        let dropped = catalog.drop_table(&ident, false).await;
+        state.table_pointers().invalidate(&ident);
+        dropped?;
     }
-    let registered = catalog
-        .register_table(&ident, &req.metadata_location)
-        .await?;
-    load_result(&state, &registered, SnapshotMode::All)
+    let registered = catalog.register_table(&ident, &req.metadata_location).await;
+    state.table_pointers().invalidate(&ident);
+    let registered = registered?;
+    load::load_result(&state, &registered)
 }
 
 async fn report_metrics(
@@ -1177,19 +981,6 @@ mod tests {
         );
         assert!(paginate(items.clone(), &q("x", "2")).is_err());
         assert!(paginate(items, &q("", "0")).is_err());
-    }
-
-    #[test]
-    fn etags_differ_by_location_and_mode() {
-        let a = etag("file:///a/00001.metadata.json", SnapshotMode::All);
-        assert_ne!(a, etag("file:///a/00002.metadata.json", SnapshotMode::All));
-        assert_ne!(a, etag("file:///a/00001.metadata.json", SnapshotMode::Refs));
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::IF_NONE_MATCH,
-            HeaderValue::from_str(&format!("W/{a}, \"x\"")).unwrap(),
-        );
-        assert!(if_none_match_hits(&h, &a));
     }
 
     #[test]

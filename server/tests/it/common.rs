@@ -17,6 +17,10 @@ pub struct TestServer {
     pub app: Router,
     pub state: AppState,
     pub catalog: Arc<SqlCatalog>,
+    /// The catalog database's URL (to open another handle on it).
+    pub db_url: String,
+    /// The warehouse folder.
+    pub warehouse: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -65,6 +69,8 @@ impl TestServer {
             app: router(state.clone()),
             state,
             catalog,
+            db_url: url,
+            warehouse,
             _dir: dir,
         }
     }

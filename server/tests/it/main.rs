@@ -7,6 +7,8 @@
 
 mod appends;
 mod common;
+mod idempotency;
+mod load_cache;
 mod maintenance;
 mod middleware;
 mod namespaces;

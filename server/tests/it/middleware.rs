@@ -147,3 +147,33 @@ async fn metrics_count_requests() {
     ), "{}", a.text);
     assert!(a.text.contains("floe_metadata_cache_hits_total"));
 }
+
+#[tokio::test]
+async fn views_and_credentials_are_unsupported_operations() {
+    let s = TestServer::new().await;
+    s.create_namespace(&["db"]).await;
+    s.create_table("db", "t").await;
+    for (method, uri) in [
+        (Method::GET, "/v1/namespaces/db/views"),
+        (Method::GET, "/v1/namespaces/db/views/v"),
+        (Method::HEAD, "/v1/namespaces/db/views/v"),
+        (Method::POST, "/v1/views/rename"),
+        (Method::GET, "/v1/namespaces/db/tables/t/credentials"),
+        (Method::GET, "/v1/pfx/namespaces/db/tables/t/credentials"),
+    ] {
+        let a = s.call(method.clone(), uri, None).await;
+        assert_eq!(a.status, StatusCode::NOT_ACCEPTABLE, "{method} {uri}");
+        if method != Method::HEAD {
+            a.assert_error(406, "UnsupportedOperationException");
+        }
+    }
+    // Neither is advertised.
+    let config = s.get("/v1/config").await;
+    let endpoints = config.body["endpoints"].as_array().unwrap();
+    assert!(
+        endpoints
+            .iter()
+            .all(|e| !e.as_str().unwrap().contains("views")
+                && !e.as_str().unwrap().contains("credentials"))
+    );
+}
