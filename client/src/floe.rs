@@ -46,12 +46,16 @@ use floe_table::arrow_schema::{FieldIds, arrow_to_schema};
 use floe_table::io::FileIO;
 
 use crate::rest::{RestCatalog, RestCatalogBuilder};
+use crate::sql::FloeSession;
 
 /// A connection to a catalog, with the FileIO that reaches its tables' files.
 #[derive(Debug, Clone)]
 pub struct Floe {
     catalog: Arc<dyn Catalog>,
     io: FileIO,
+    /// Where the tables' files are (a store root such as `s3://bucket/`); the local
+    /// file system when unknown.
+    files_root: Option<String>,
 }
 
 /// Connection settings beyond the URI: REST properties (`token`, `credential`,
@@ -92,19 +96,31 @@ impl FloeBuilder {
                 .await?;
             let mut props = self.properties;
             props.extend(catalog.config().properties.clone());
+            let files_root = warehouse_location(&props);
             return Ok(Floe {
                 catalog: Arc::new(catalog),
                 io: FileIO::new(props),
+                files_root,
             });
         }
         let (url, warehouse) = embedded_target(uri)?;
         let catalog = SqlCatalog::connect(&url, &warehouse).await?;
         let io = FileIO::from_warehouse(catalog.warehouse())?;
         Ok(Floe {
+            files_root: Some(catalog.warehouse().root()),
             catalog: Arc::new(catalog),
             io,
         })
     }
+}
+
+/// The `warehouse` property when it is a location (REST catalogs may also use it as a
+/// warehouse *name*).
+fn warehouse_location(props: &HashMap<String, String>) -> Option<String> {
+    props
+        .get("warehouse")
+        .filter(|w| w.contains("://") || w.starts_with('/'))
+        .cloned()
 }
 
 /// The catalog database URL and warehouse of an embedded URI.
@@ -220,6 +236,7 @@ impl Floe {
         let catalog = SqlCatalog::connect(catalog_url, warehouse).await?;
         let io = FileIO::from_warehouse(catalog.warehouse())?;
         Ok(Self {
+            files_root: Some(catalog.warehouse().root()),
             catalog: Arc::new(catalog),
             io,
         })
@@ -227,7 +244,12 @@ impl Floe {
 
     /// A connection over any catalog, reaching files through `io`.
     pub fn with_catalog(catalog: Arc<dyn Catalog>, io: FileIO) -> Self {
-        Self { catalog, io }
+        let files_root = warehouse_location(io.properties());
+        Self {
+            catalog,
+            io,
+            files_root,
+        }
     }
 
     /// The catalog.
@@ -296,6 +318,20 @@ impl Floe {
         Ok(Table::new(loaded, Arc::clone(&self.catalog), store))
     }
 
+    /// A SQL session over this catalog (see [`crate::sql`]). Table files are read and
+    /// written through the store of the warehouse (an embedded catalog's, or a REST
+    /// catalog's `warehouse` property when it is a location), else the local file
+    /// system: a client of a `floe serve` on the same machine reads its warehouse
+    /// folder directly, as any Iceberg client reads table files itself.
+    pub async fn sql(&self) -> datafusion::common::Result<FloeSession> {
+        let root = self.files_root.as_deref().unwrap_or("file:///");
+        let store = self
+            .io
+            .store(root)
+            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+        FloeSession::new(Arc::clone(&self.catalog), store).await
+    }
+
     /// Drops a table; with `purge`, its files too.
     pub async fn drop_table(&self, name: &str, purge: bool) -> Result<()> {
         self.catalog
@@ -308,6 +344,7 @@ impl From<RestCatalog> for Floe {
     fn from(catalog: RestCatalog) -> Self {
         let io = FileIO::new(catalog.config().properties.clone());
         Self {
+            files_root: warehouse_location(io.properties()),
             catalog: Arc::new(catalog),
             io,
         }

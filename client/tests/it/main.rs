@@ -14,6 +14,7 @@ mod common;
 #[allow(dead_code)]
 mod conformance;
 
+mod cli;
 mod facade;
 mod rest_auth;
 mod rest_conformance;
