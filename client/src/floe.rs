@@ -12,7 +12,8 @@
 //! commits them, [`Table::scan`] reads with filters and projections, and time travel
 //! is the scan's [`snapshot_id`](floe_table::scan::TableScanBuilder::snapshot_id) or
 //! [`as_of`](floe_table::scan::TableScanBuilder::as_of); the table's snapshots and
-//! history are on its metadata.
+//! history are on its metadata. [`Floe::stream_writer`] opens an exactly-once stream
+//! writer (see [`crate::stream`]) and [`Floe::sql`] a SQL session.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -47,6 +48,8 @@ use floe_table::io::FileIO;
 
 use crate::rest::{RestCatalog, RestCatalogBuilder};
 use crate::sql::FloeSession;
+use crate::stream::FloeStreamWriter;
+use floe_table::stream::{GroupCommitConfig, GroupCommitter, StreamWriter, StreamWriterConfig};
 
 /// A connection to a catalog, with the FileIO that reaches its tables' files.
 #[derive(Debug, Clone)]
@@ -56,6 +59,10 @@ pub struct Floe {
     /// Where the tables' files are (a store root such as `s3://bucket/`); the local
     /// file system when unknown.
     files_root: Option<String>,
+    /// The REST catalog, when connected to one (for Floe's extensions).
+    rest: Option<RestCatalog>,
+    /// The group committer of embedded stream writers, made on first use.
+    committer: Arc<std::sync::OnceLock<GroupCommitter>>,
 }
 
 /// Connection settings beyond the URI: REST properties (`token`, `credential`,
@@ -98,9 +105,11 @@ impl FloeBuilder {
             props.extend(catalog.config().properties.clone());
             let files_root = warehouse_location(&props);
             return Ok(Floe {
+                rest: Some(catalog.clone()),
                 catalog: Arc::new(catalog),
                 io: FileIO::new(props),
                 files_root,
+                committer: Arc::default(),
             });
         }
         let (url, warehouse) = embedded_target(uri)?;
@@ -110,6 +119,8 @@ impl FloeBuilder {
             files_root: Some(catalog.warehouse().root()),
             catalog: Arc::new(catalog),
             io,
+            rest: None,
+            committer: Arc::default(),
         })
     }
 }
@@ -239,6 +250,8 @@ impl Floe {
             files_root: Some(catalog.warehouse().root()),
             catalog: Arc::new(catalog),
             io,
+            rest: None,
+            committer: Arc::default(),
         })
     }
 
@@ -249,6 +262,8 @@ impl Floe {
             catalog,
             io,
             files_root,
+            rest: None,
+            committer: Arc::default(),
         }
     }
 
@@ -332,6 +347,29 @@ impl Floe {
         FloeSession::new(Arc::clone(&self.catalog), store).await
     }
 
+    /// Opens stream writer `writer_id` of table `name` (see [`crate::stream`]): the
+    /// table crate's [`StreamWriter`] on an embedded catalog; on a REST catalog, Floe's
+    /// append intents when the server offers them, else standard commits.
+    pub async fn stream_writer(&self, name: &str, writer_id: &str) -> Result<FloeStreamWriter> {
+        let table = self.table(name).await?;
+        if let Some(rest) = &self.rest {
+            return FloeStreamWriter::remote(rest.clone(), table, writer_id).await;
+        }
+        let committer = self
+            .committer
+            .get_or_init(|| {
+                GroupCommitter::new(
+                    Arc::clone(&self.catalog),
+                    table.store().clone(),
+                    GroupCommitConfig::default(),
+                )
+            })
+            .clone();
+        let writer =
+            StreamWriter::open(table, committer, StreamWriterConfig::new(writer_id)).await?;
+        Ok(FloeStreamWriter::embedded(writer))
+    }
+
     /// Drops a table; with `purge`, its files too.
     pub async fn drop_table(&self, name: &str, purge: bool) -> Result<()> {
         self.catalog
@@ -345,8 +383,10 @@ impl From<RestCatalog> for Floe {
         let io = FileIO::new(catalog.config().properties.clone());
         Self {
             files_root: warehouse_location(io.properties()),
+            rest: Some(catalog.clone()),
             catalog: Arc::new(catalog),
             io,
+            committer: Arc::default(),
         }
     }
 }

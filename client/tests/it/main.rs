@@ -21,3 +21,4 @@ mod rest_conformance;
 mod rest_faults;
 mod server;
 mod sql;
+mod stream;
