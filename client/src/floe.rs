@@ -12,7 +12,7 @@
 //! commits them, [`Table::scan`] reads with filters and projections, and time travel
 //! is the scan's [`snapshot_id`](floe_table::scan::TableScanBuilder::snapshot_id) or
 //! [`as_of`](floe_table::scan::TableScanBuilder::as_of); the table's snapshots and
-//! history are on its metadata. [`Floe::stream_writer`] opens an exactly-once stream
+//! history are on its metadata. [`Floe::stream_writer`] opens a stream
 //! writer (see [`crate::stream`]) and [`Floe::sql`] a SQL session.
 //!
 //! ```

@@ -91,12 +91,7 @@ async fn concurrent_writers(floe: &Floe, exactly_once: bool) -> BTreeSet<i64> {
     assert_eq!(all_ids(floe).await, expected, "each acked row exactly once");
     // Every acknowledged snapshot is in the table's history.
     let table = floe.table("db.s").await.unwrap();
-    let known: BTreeSet<i64> = table
-        .metadata()
-        .snapshots()
-        .keys()
-        .copied()
-        .collect();
+    let known: BTreeSet<i64> = table.metadata().snapshots().keys().copied().collect();
     assert!(snapshots.is_subset(&known), "{snapshots:?} vs {known:?}");
     snapshots
 }
