@@ -22,6 +22,10 @@
 //!   micro-batches to one table — batches per second, ack latency and manifests per
 //!   1,000 batches, Floe with and without group commit beside PyIceberg's `SqlCatalog`.
 //!
+//! - [`sql_bench`] (`floe-bench sql`): a TPC-H-like query set through Floe tables
+//!   against DataFusion listing tables over the same Parquet files; planning overhead;
+//!   pruning on a 10,000-file table.
+//!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
 //! let floe = || time_mean_secs(10, || Ok(2 + 2));
@@ -40,5 +44,6 @@ pub mod peer;
 pub mod report;
 pub mod server_bench;
 pub mod spec_bench;
+pub mod sql_bench;
 pub mod stream_bench;
 pub mod table_bench;

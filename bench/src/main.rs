@@ -1,7 +1,7 @@
 //! `floe-bench`: runs a benchmark suite and writes its Markdown report.
 //!
 //! ```text
-//! floe-bench spec|catalog|table|maintenance|server|stream [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
+//! floe-bench spec|catalog|table|maintenance|server|stream|sql [--quick] [--python PATH] [--work-dir DIR] [--out-dir DIR]
 //!                         [--command TEXT] [--postgres-url URL]
 //! ```
 //!
@@ -14,10 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use floe_bench::{
-    catalog_bench, maintenance_bench, server_bench, spec_bench, stream_bench, table_bench,
+    catalog_bench, maintenance_bench, server_bench, spec_bench, sql_bench, stream_bench,
+    table_bench,
 };
 
-const USAGE: &str = "usage: floe-bench spec|catalog|table|maintenance|server|stream [--quick] [--python PATH] [--work-dir DIR] \
+const USAGE: &str = "usage: floe-bench spec|catalog|table|maintenance|server|stream|sql [--quick] [--python PATH] [--work-dir DIR] \
                      [--out-dir DIR] [--command TEXT] [--postgres-url URL] [--floe-bin PATH]";
 
 /// The PostgreSQL `scripts/test` starts.
@@ -30,6 +31,7 @@ enum Suite {
     Maintenance(spec_bench::Options),
     Server(server_bench::Options),
     Stream(spec_bench::Options),
+    Sql(spec_bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Suite::Maintenance(opts) => maintenance_bench::run(opts),
         Suite::Server(opts) => server_bench::run(opts),
         Suite::Stream(opts) => stream_bench::run(opts),
+        Suite::Sql(opts) => sql_bench::run(opts),
     };
     match result {
         Ok(path) => {
@@ -65,7 +68,7 @@ fn parse(args: &[String]) -> Result<Suite, String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut it = args.iter();
     let suite = match it.next().map(String::as_str) {
-        Some(s @ ("spec" | "catalog" | "table" | "maintenance" | "server" | "stream")) => {
+        Some(s @ ("spec" | "catalog" | "table" | "maintenance" | "server" | "stream" | "sql")) => {
             s.to_owned()
         }
         Some(other) => return Err(format!("unknown suite {other:?}")),
@@ -119,6 +122,16 @@ fn parse(args: &[String]) -> Result<Suite, String> {
             quick,
             python,
             peer_script: manifest_dir.join("peers/maintenance_peers.py"),
+            work_dir,
+            out_dir,
+            command,
+        })
+    } else if suite == "sql" {
+        // No peer process: the baseline is DataFusion in the same process.
+        Suite::Sql(spec_bench::Options {
+            quick,
+            python,
+            peer_script: PathBuf::new(),
             work_dir,
             out_dir,
             command,

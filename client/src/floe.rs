@@ -12,7 +12,8 @@
 //! commits them, [`Table::scan`] reads with filters and projections, and time travel
 //! is the scan's [`snapshot_id`](floe_table::scan::TableScanBuilder::snapshot_id) or
 //! [`as_of`](floe_table::scan::TableScanBuilder::as_of); the table's snapshots and
-//! history are on its metadata.
+//! history are on its metadata. [`Floe::stream_writer`] opens a stream
+//! writer (see [`crate::stream`]) and [`Floe::sql`] a SQL session.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -46,12 +47,22 @@ use floe_table::arrow_schema::{FieldIds, arrow_to_schema};
 use floe_table::io::FileIO;
 
 use crate::rest::{RestCatalog, RestCatalogBuilder};
+use crate::sql::FloeSession;
+use crate::stream::FloeStreamWriter;
+use floe_table::stream::{GroupCommitConfig, GroupCommitter, StreamWriter, StreamWriterConfig};
 
 /// A connection to a catalog, with the FileIO that reaches its tables' files.
 #[derive(Debug, Clone)]
 pub struct Floe {
     catalog: Arc<dyn Catalog>,
     io: FileIO,
+    /// Where the tables' files are (a store root such as `s3://bucket/`); the local
+    /// file system when unknown.
+    files_root: Option<String>,
+    /// The REST catalog, when connected to one (for Floe's extensions).
+    rest: Option<RestCatalog>,
+    /// The group committer of embedded stream writers, made on first use.
+    committer: Arc<std::sync::OnceLock<GroupCommitter>>,
 }
 
 /// Connection settings beyond the URI: REST properties (`token`, `credential`,
@@ -92,19 +103,35 @@ impl FloeBuilder {
                 .await?;
             let mut props = self.properties;
             props.extend(catalog.config().properties.clone());
+            let files_root = warehouse_location(&props);
             return Ok(Floe {
+                rest: Some(catalog.clone()),
                 catalog: Arc::new(catalog),
                 io: FileIO::new(props),
+                files_root,
+                committer: Arc::default(),
             });
         }
         let (url, warehouse) = embedded_target(uri)?;
         let catalog = SqlCatalog::connect(&url, &warehouse).await?;
         let io = FileIO::from_warehouse(catalog.warehouse())?;
         Ok(Floe {
+            files_root: Some(catalog.warehouse().root()),
             catalog: Arc::new(catalog),
             io,
+            rest: None,
+            committer: Arc::default(),
         })
     }
+}
+
+/// The `warehouse` property when it is a location (REST catalogs may also use it as a
+/// warehouse *name*).
+fn warehouse_location(props: &HashMap<String, String>) -> Option<String> {
+    props
+        .get("warehouse")
+        .filter(|w| w.contains("://") || w.starts_with('/'))
+        .cloned()
 }
 
 /// The catalog database URL and warehouse of an embedded URI.
@@ -220,14 +247,24 @@ impl Floe {
         let catalog = SqlCatalog::connect(catalog_url, warehouse).await?;
         let io = FileIO::from_warehouse(catalog.warehouse())?;
         Ok(Self {
+            files_root: Some(catalog.warehouse().root()),
             catalog: Arc::new(catalog),
             io,
+            rest: None,
+            committer: Arc::default(),
         })
     }
 
     /// A connection over any catalog, reaching files through `io`.
     pub fn with_catalog(catalog: Arc<dyn Catalog>, io: FileIO) -> Self {
-        Self { catalog, io }
+        let files_root = warehouse_location(io.properties());
+        Self {
+            catalog,
+            io,
+            files_root,
+            rest: None,
+            committer: Arc::default(),
+        }
     }
 
     /// The catalog.
@@ -296,6 +333,43 @@ impl Floe {
         Ok(Table::new(loaded, Arc::clone(&self.catalog), store))
     }
 
+    /// A SQL session over this catalog (see [`crate::sql`]). Table files are read and
+    /// written through the store of the warehouse (an embedded catalog's, or a REST
+    /// catalog's `warehouse` property when it is a location), else the local file
+    /// system: a client of a `floe serve` on the same machine reads its warehouse
+    /// folder directly, as any Iceberg client reads table files itself.
+    pub async fn sql(&self) -> datafusion::common::Result<FloeSession> {
+        let root = self.files_root.as_deref().unwrap_or("file:///");
+        let store = self
+            .io
+            .store(root)
+            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+        FloeSession::new(Arc::clone(&self.catalog), store).await
+    }
+
+    /// Opens stream writer `writer_id` of table `name` (see [`crate::stream`]): the
+    /// table crate's [`StreamWriter`] on an embedded catalog; on a REST catalog, Floe's
+    /// append intents when the server offers them, else standard commits.
+    pub async fn stream_writer(&self, name: &str, writer_id: &str) -> Result<FloeStreamWriter> {
+        let table = self.table(name).await?;
+        if let Some(rest) = &self.rest {
+            return FloeStreamWriter::remote(rest.clone(), table, writer_id).await;
+        }
+        let committer = self
+            .committer
+            .get_or_init(|| {
+                GroupCommitter::new(
+                    Arc::clone(&self.catalog),
+                    table.store().clone(),
+                    GroupCommitConfig::default(),
+                )
+            })
+            .clone();
+        let writer =
+            StreamWriter::open(table, committer, StreamWriterConfig::new(writer_id)).await?;
+        Ok(FloeStreamWriter::embedded(writer))
+    }
+
     /// Drops a table; with `purge`, its files too.
     pub async fn drop_table(&self, name: &str, purge: bool) -> Result<()> {
         self.catalog
@@ -308,8 +382,11 @@ impl From<RestCatalog> for Floe {
     fn from(catalog: RestCatalog) -> Self {
         let io = FileIO::new(catalog.config().properties.clone());
         Self {
+            files_root: warehouse_location(io.properties()),
+            rest: Some(catalog.clone()),
             catalog: Arc::new(catalog),
             io,
+            committer: Arc::default(),
         }
     }
 }

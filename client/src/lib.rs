@@ -7,5 +7,7 @@
 pub mod floe;
 pub mod rest;
 pub mod sql;
+pub mod stream;
 
 pub use floe::{Floe, FloeBuilder, parse_table_name};
+pub use stream::FloeStreamWriter;

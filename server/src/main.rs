@@ -135,6 +135,13 @@ struct RequestArgs {
 
 #[derive(Debug, clap::Args)]
 struct SqlArgs {
+    /// A catalog to connect to instead of the embedded one: `http://host:8181` (a
+    /// `floe serve` or any Iceberg REST catalog), `sqlite://…`, `postgres://…`.
+    #[arg(long, env = "FLOE_URI")]
+    uri: Option<String>,
+    /// A bearer token for the `--uri` catalog.
+    #[arg(long, env = "FLOE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// The folder of the embedded catalog database and warehouse (`floe serve`'s).
     #[arg(long, env = "FLOE_DATA_DIR", default_value = "./floe-data")]
     data_dir: PathBuf,
@@ -256,7 +263,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// `floe sql`: SQL through DataFusion on the embedded catalog.
+/// `floe sql`: SQL through DataFusion on a catalog server or the embedded catalog.
 fn sql(args: SqlArgs) -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -269,6 +276,8 @@ fn sql(args: SqlArgs) -> std::process::ExitCode {
         }
     };
     let opts = floe_client::sql::cli::CliOptions {
+        uri: args.uri,
+        token: args.token,
         data_dir: args.data_dir,
         catalog: args.catalog,
         warehouse: args.warehouse,

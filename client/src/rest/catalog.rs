@@ -52,6 +52,22 @@ use crate::rest::model::{
 /// Floe's writer-progress extension (advertised in `endpoints` when served).
 pub const WRITERS_ENDPOINT: &str = "/namespaces/{namespace}/tables/{table}/writers";
 
+/// Floe's stream-writer extension: opening a writer takes its next epoch.
+pub const OPEN_WRITER_ENDPOINT: &str = "/namespaces/{namespace}/tables/{table}/writers/{writer-id}";
+
+/// Floe's group-committed append intents.
+pub const APPENDS_ENDPOINT: &str = "/namespaces/{namespace}/tables/{table}/appends";
+
+/// Floe's `POST .../appends` answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct AppendFilesResponse {
+    snapshot_id: i64,
+    sequence_number: i64,
+    #[serde(default)]
+    duplicate: bool,
+}
+
 /// Builds a [`RestCatalog`]: the URI, properties (Iceberg names: `token`,
 /// `credential`, `scope`, `oauth2-server-uri`, `warehouse`, `prefix`, `header.*`),
 /// retries and timeouts.
@@ -287,6 +303,52 @@ impl RestCatalog {
     /// Whether the server offers `method path` (path after `/v1/{prefix}`).
     pub fn supports(&self, method: &str, path: &str) -> bool {
         self.inner.config.endpoints.supports(method, path)
+    }
+
+    /// Whether the server takes Floe's append intents (`POST .../appends`, group
+    /// committed, exactly-once per writer seq) and opens stream writers.
+    pub fn offers_append_intents(&self) -> bool {
+        self.supports("POST", APPENDS_ENDPOINT) && self.supports("POST", OPEN_WRITER_ENDPOINT)
+    }
+
+    /// Sends one append intent (`POST .../appends`): the data files (already written
+    /// inside the table location, of the table's default spec) of micro-batch `seq` of
+    /// writer `writer_id` at `epoch`. A lost answer is retried: the server answers a
+    /// seq it committed before as a duplicate of the original snapshot.
+    pub async fn append_intent(
+        &self,
+        table: &TableMetadata,
+        intent: &floe_table::stream::AppendIntent,
+    ) -> Result<floe_table::stream::AppendAck> {
+        let ident = &intent.table;
+        self.require(
+            "POST",
+            APPENDS_ENDPOINT,
+            &format!("append intent on {ident}"),
+        )?;
+        let spec = table.default_partition_spec();
+        let partition_type = spec.partition_type(table.current_schema())?;
+        let files: Vec<serde_json::Value> = intent
+            .data_files
+            .iter()
+            .map(|f| f.to_rest_json(spec.spec_id, &partition_type))
+            .collect();
+        let body = serde_json::json!({
+            "writer-id": intent.writer_id,
+            "epoch": intent.epoch,
+            "seq": intent.seq,
+            "watermark-ms": intent.watermark_ms,
+            "data-files": files,
+        });
+        let mut call = Call::new(Method::POST, self.table_url(ident, &["appends"])?).json(&body)?;
+        call.retry_writes = true;
+        let answer = self.send(call).await?;
+        let ack: AppendFilesResponse = answer.json("append answer")?;
+        Ok(floe_table::stream::AppendAck {
+            snapshot_id: ack.snapshot_id,
+            sequence_number: ack.sequence_number,
+            duplicate: ack.duplicate,
+        })
     }
 
     fn require(&self, method: &str, path: &str, what: &str) -> Result<()> {
@@ -668,6 +730,21 @@ impl Catalog for RestCatalog {
             .await?
             .into_iter()
             .find(|w| w.writer_id == writer_id))
+    }
+
+    async fn open_writer(&self, table: &TableIdent, writer_id: &str) -> Result<WriterProgress> {
+        self.require(
+            "POST",
+            OPEN_WRITER_ENDPOINT,
+            &format!("opening writer `{writer_id}` of {table}"),
+        )?;
+        let call = Call::new(
+            Method::POST,
+            self.table_url(table, &["writers", writer_id])?,
+        );
+        let answer = self.send(call).await?;
+        let w: WriterModel = answer.json("opened writer")?;
+        Ok(w.into())
     }
 
     async fn list_writers(&self, table: &TableIdent) -> Result<Vec<WriterProgress>> {

@@ -12,8 +12,13 @@
 //! validates against concurrent commits like any Floe overwrite (conflicting changes
 //! to the same files fail the statement; nothing is committed).
 //!
-//! A table with `write.delete.mode = merge-on-read` is rewritten copy-on-write too
-//! (position delete files for SQL deletes are not written yet).
+//! A table with `write.delete.mode = merge-on-read` is not rewritten: the matching
+//! rows' positions go into position delete files (one per partition of the touched
+//! files), committed with `UPDATE`'s new rows as one `overwrite` row-delta snapshot
+//! that requires the touched data files to still exist. A row's position is its
+//! index among the file's live rows, which is its position in the file only while the
+//! file has no delete files yet: a statement touching a file that already has some
+//! is run copy-on-write (which also folds those deletes into the rewritten file).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -33,9 +38,12 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_plan::ExecutionPlan;
 use floe_spec::expr::BoundExpression;
+use floe_spec::manifest::DataFile;
+use floe_spec::values::Datum;
 use floe_table::Table;
 use floe_table::scan::{ArrowReader, FileScanTask};
 use floe_table::transaction::SnapshotUpdate;
+use floe_table::writer::{LocationGenerator, PositionDeleteWriter};
 use futures::TryStreamExt;
 
 use super::error::{plan_err, to_df};
@@ -115,6 +123,18 @@ async fn rewrite(
     updated: &[RecordBatch],
 ) -> Result<()> {
     let (tasks, reader) = source.read_state()?;
+    let merge_on_read = table
+        .metadata()
+        .properties()
+        .get(DELETE_MODE)
+        .is_some_and(|m| m == "merge-on-read");
+    if merge_on_read
+        && rows_by_file
+            .keys()
+            .all(|p| tasks.get(p).is_some_and(|t| t.deletes.is_empty()))
+    {
+        return position_deletes(table, &tasks, rows_by_file, updated).await;
+    }
     let mut writer = new_writer(table)?;
     let mut wrote_rows = false;
     let result: Result<()> = async {
@@ -159,6 +179,126 @@ async fn rewrite(
     };
     for path in rows_by_file.keys() {
         update = update.delete_data_file(path.clone());
+    }
+    let mut tx = table.new_transaction();
+    tx.add(update);
+    if let Err(e) = tx.commit().await {
+        if e.kind() != floe_spec::ErrorKind::CommitStateUnknown {
+            delete_files(table, &paths).await;
+        }
+        return Err(to_df(e));
+    }
+    Ok(())
+}
+
+/// The table property choosing copy-on-write or merge-on-read for `DELETE`.
+pub const DELETE_MODE: &str = "write.delete.mode";
+
+/// A partition of a spec: (spec id, partition values).
+type PartitionKey = (i32, Vec<Option<Datum>>);
+
+/// Merge-on-read: position delete files for the matched rows (and `UPDATE`'s new
+/// rows as data files), committed as one row delta.
+async fn position_deletes(
+    table: &Table,
+    tasks: &HashMap<String, FileScanTask>,
+    rows_by_file: &BTreeMap<String, HashSet<u64>>,
+    updated: &[RecordBatch],
+) -> Result<()> {
+    let md = table.metadata().clone();
+    let schema = md.current_schema();
+    let locations = Arc::new(
+        LocationGenerator::for_table(table.store().clone(), md.location(), md.properties())
+            .map_err(to_df)?,
+    );
+    // One writer per (spec, partition) of the touched files.
+    let mut writers: Vec<(PartitionKey, PositionDeleteWriter)> = Vec::new();
+    for (path, rows) in rows_by_file {
+        let task = tasks
+            .get(path)
+            .ok_or_else(|| plan_err(format!("file {path} matched rows but was not scanned")))?;
+        let key = (task.spec_id, task.data_file.partition.clone());
+        let at = if let Some(i) = writers.iter().position(|(k, _)| *k == key) {
+            i
+        } else {
+            let spec = md.partition_spec_by_id(task.spec_id).ok_or_else(|| {
+                plan_err(format!(
+                    "file {path}: unknown partition spec {}",
+                    task.spec_id
+                ))
+            })?;
+            let partition_path = if spec.is_unpartitioned() {
+                None
+            } else {
+                Some(spec.partition_path(schema, &key.1).map_err(to_df)?)
+            };
+            let w = PositionDeleteWriter::try_new(
+                md.properties(),
+                Arc::clone(&locations),
+                key.1.clone(),
+                partition_path,
+            )
+            .map_err(to_df)?;
+            writers.push((key, w));
+            writers.len() - 1
+        };
+        let mut positions: Vec<i64> = rows
+            .iter()
+            .map(|&r| i64::try_from(r).unwrap_or(i64::MAX))
+            .collect();
+        positions.sort_unstable();
+        writers[at].1.delete_positions(path, positions);
+    }
+    let mut written: Vec<DataFile> = Vec::new();
+    let result: Result<()> = async {
+        for (_, w) in writers {
+            written.extend(w.close().await.map_err(to_df)?);
+        }
+        Ok(())
+    }
+    .await;
+    let deletes_written = written.len();
+    let result = match result {
+        Ok(()) if updated.iter().any(|b| b.num_rows() > 0) => {
+            let mut writer = new_writer(table)?;
+            let mut r = Ok(());
+            for b in updated.iter().filter(|b| b.num_rows() > 0) {
+                if let Err(e) = writer.write(b).await {
+                    r = Err(to_df(e));
+                    break;
+                }
+            }
+            match r {
+                Ok(()) => match writer.close().await {
+                    Ok(files) => {
+                        written.extend(files);
+                        Ok(())
+                    }
+                    Err(e) => Err(to_df(e)),
+                },
+                Err(e) => {
+                    writer.abort().await.ok();
+                    Err(e)
+                }
+            }
+        }
+        other => other,
+    };
+    let paths: Vec<String> = written.iter().map(|f| f.file_path.clone()).collect();
+    if let Err(e) = result {
+        delete_files(table, &paths).await;
+        return Err(e);
+    }
+    let (deletes, data) = {
+        let mut w = written;
+        let data = w.split_off(deletes_written);
+        (w, data)
+    };
+    let mut update = SnapshotUpdate::row_delta()
+        .add_data_files(data)
+        .validate_data_files_exist(rows_by_file.keys().cloned());
+    for d in deletes {
+        update = update.add_delete_file(d);
     }
     let mut tx = table.new_transaction();
     tx.add(update);

@@ -25,7 +25,7 @@
 //! - [`scan`]: [`FloeScanExec`], the execution plan reading file tasks.
 //! - [`write`]: streaming writes and their single commit.
 //! - [`session`]: DDL (`CREATE TABLE [AS SELECT]`, `DROP TABLE`), DML dispatch.
-//! - [`dml`]: `DELETE` and `UPDATE`, copy-on-write.
+//! - [`dml`]: `DELETE` and `UPDATE`, copy-on-write or merge-on-read (position deletes).
 //! - [`metadata`]: `t$snapshots`, `$history`, `$files`, `$manifests`, `$partitions`,
 //!   `$refs`.
 //! - [`cli`]: `floe sql`, the command line.

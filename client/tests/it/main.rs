@@ -14,9 +14,11 @@ mod common;
 #[allow(dead_code)]
 mod conformance;
 
+mod cli;
 mod facade;
 mod rest_auth;
 mod rest_conformance;
 mod rest_faults;
 mod server;
 mod sql;
+mod stream;

@@ -185,3 +185,110 @@ async fn create_table_as_select_and_drop() {
     let e = fx.session.query("DROP TABLE db.copy").await.unwrap_err();
     assert!(e.to_string().contains("not found"), "{e}");
 }
+
+/// `(data files, position delete files)` of the current snapshot.
+async fn file_counts(fx: &Fixture) -> (i64, i64) {
+    let data = scalar_i64(
+        &fx.run("SELECT count(*) FROM db.t$files WHERE content = 0")
+            .await,
+    );
+    let deletes = scalar_i64(
+        &fx.run("SELECT count(*) FROM db.t$files WHERE content = 1")
+            .await,
+    );
+    (data, deletes)
+}
+
+async fn check_merge_on_read(partitioned: bool) {
+    let fx = Fixture::new().await;
+    let mut data = rows(600);
+    create_and_fill(&fx, "db.t", partitioned, &data, 3).await;
+    let mut tx = fx.table("db", "t").await.new_transaction();
+    tx.set_properties([("write.delete.mode", "merge-on-read")]);
+    tx.commit().await.unwrap();
+    let (data_files, deletes) = file_counts(&fx).await;
+    assert_eq!(deletes, 0);
+
+    // UPDATE: the old rows are position-deleted, the new rows are new data files; no
+    // data file is rewritten.
+    let n = scalar_i64(
+        &fx.run(
+            "UPDATE db.t SET amount = amount + 1000, region = 'moved' WHERE day = 2 AND id > 100",
+        )
+        .await,
+    );
+    let mut changed = 0;
+    for r in &mut data {
+        if r.day == 2 && r.id > 100 {
+            r.amount += 1000.0;
+            r.region = "moved".into();
+            changed += 1;
+        }
+    }
+    assert_eq!(n, changed);
+    let (after_data, after_deletes) = file_counts(&fx).await;
+    assert!(after_deletes > 0, "position delete files were written");
+    assert!(after_data > data_files, "the updated rows are new files");
+    let old_paths = scalar_i64(
+        &fx.run("SELECT count(*) FROM db.t$files WHERE content = 0 AND record_count > 0")
+            .await,
+    );
+    assert_eq!(old_paths, after_data);
+    assert_eq!(to_rows(&fx.run("SELECT * FROM db.t").await), data);
+    assert_eq!(
+        scalar_i64(
+            &fx.run("SELECT count(*) FROM db.t WHERE region = 'moved'")
+                .await
+        ),
+        changed
+    );
+
+    // A DELETE touching only the UPDATE's new files: partitioned, they are in the new
+    // partition `moved`, which no delete file covers, so merge-on-read again;
+    // unpartitioned, the UPDATE's delete files (same sequence number) apply to them,
+    // so they are rewritten copy-on-write.
+    let n = scalar_i64(
+        &fx.run("DELETE FROM db.t WHERE region = 'moved' AND id % 2 = 0")
+            .await,
+    );
+    let before = data.len();
+    data.retain(|r| !(r.region == "moved" && r.id % 2 == 0));
+    assert_eq!(n as usize, before - data.len());
+    let (d2, del2) = file_counts(&fx).await;
+    if partitioned {
+        assert_eq!(d2, after_data, "no data file rewritten");
+        assert!(del2 > after_deletes);
+    } else {
+        assert_eq!(del2, after_deletes);
+    }
+    assert_eq!(to_rows(&fx.run("SELECT * FROM db.t").await), data);
+
+    // Files that already have deletes are rewritten copy-on-write, deletes folded in.
+    let n = scalar_i64(&fx.run("DELETE FROM db.t WHERE id % 7 = 1").await);
+    let before = data.len();
+    data.retain(|r| r.id % 7 != 1);
+    assert_eq!(n as usize, before - data.len());
+    assert_eq!(to_rows(&fx.run("SELECT * FROM db.t").await), data);
+    let n = scalar_i64(
+        &fx.run("DELETE FROM db.t WHERE id IN (SELECT id FROM db.t WHERE amount > 50 AND day = 3)")
+            .await,
+    );
+    let before = data.len();
+    data.retain(|r| !(r.amount > 50.0 && r.day == 3));
+    assert_eq!(n as usize, before - data.len());
+    assert_eq!(to_rows(&fx.run("SELECT * FROM db.t").await), data);
+    assert_eq!(
+        scalar_i64(&fx.run("SELECT count(*) FROM db.t").await) as usize,
+        data.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_on_read_unpartitioned() {
+    check_merge_on_read(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_on_read_partitioned() {
+    check_merge_on_read(true).await;
+}

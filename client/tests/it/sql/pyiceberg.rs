@@ -107,12 +107,36 @@ async fn sql_reads_a_table_written_by_pyiceberg() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pyiceberg_reads_a_table_written_by_sql() {
+    pyiceberg_reads_sql_writes(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyiceberg_reads_merge_on_read_deletes_written_by_sql() {
+    pyiceberg_reads_sql_writes(true).await;
+}
+
+async fn pyiceberg_reads_sql_writes(merge_on_read: bool) {
     let fx = Fixture::new().await;
     let data = rows(500);
     create_and_fill(&fx, "db.t", true, &data, 3).await;
-    fx.run("DELETE FROM db.t WHERE id % 9 = 0").await;
+    if merge_on_read {
+        let mut tx = fx.table("db", "t").await.new_transaction();
+        tx.set_properties([("write.delete.mode", "merge-on-read")]);
+        tx.commit().await.unwrap();
+    }
     fx.run("UPDATE db.t SET amount = amount * 2 WHERE region = 'us' AND id < 200")
         .await;
+    fx.run("DELETE FROM db.t WHERE id % 9 = 0 AND region <> 'us'")
+        .await;
+    let delete_files = scalar_i64(
+        &fx.run("SELECT count(*) FROM db.t$files WHERE content = 1")
+            .await,
+    );
+    assert_eq!(
+        delete_files > 0,
+        merge_on_read,
+        "{delete_files} delete files"
+    );
     let sql_rows = to_rows(&fx.run("SELECT id, region, amount, day FROM db.t").await);
 
     let table = fx.table("db", "t").await;
