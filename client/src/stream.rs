@@ -169,6 +169,8 @@ impl RemoteWriter {
                 writer_id: self.writer_id.clone(),
                 epoch,
                 seq,
+                // One micro-batch at a time: nothing in flight to order behind.
+                after_seq: None,
                 watermark_ms: self.watermark_ms,
                 data_files: files,
             };
