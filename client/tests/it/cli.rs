@@ -12,7 +12,10 @@ use std::sync::OnceLock;
 use floe_client::Floe;
 
 /// The `floe` binary beside this test binary (`target/debug/floe`), built once per
-/// test run so that it has this tree's code.
+/// test run so that it has this tree's code. It is built as `cargo test --workspace`
+/// builds it (same packages, so the same dependency features): under the workspace
+/// test run that is a no-op, where `cargo build -p floe-server` would compile DataFusion
+/// again with another feature set.
 fn floe_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -22,12 +25,12 @@ fn floe_binary() -> PathBuf {
         if profile_dir.file_name().is_some_and(|n| n == "debug") {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let status = Command::new(cargo)
-                .args(["build", "--quiet", "-p", "floe-server", "--bin", "floe"])
+                .args(["test", "--quiet", "--workspace", "--no-run"])
                 .status()
                 .unwrap();
             assert!(
                 status.success(),
-                "cargo build -p floe-server --bin floe failed"
+                "cargo test --workspace --no-run (to build the floe binary) failed"
             );
         }
         assert!(bin.exists(), "no floe binary at {}", bin.display());
