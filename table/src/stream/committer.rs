@@ -29,7 +29,10 @@
 //!    meanwhile (a duplicate or fence found inside the commit transaction, e.g. a retry
 //!    sent to another replica) aborts the attempt; the group is re-checked against the
 //!    newly loaded progress and rebased onto the new head (appends never conflict), up
-//!    to [`GroupCommitConfig::max_attempts`] times.
+//!    to [`GroupCommitConfig::max_attempts`] times within
+//!    [`GroupCommitConfig::retry_timeout`]. The wait before a retry is drawn at random
+//!    below a cap that doubles from 1 ms to 128 ms, so that a committer racing other
+//!    processes (batch writers, other replicas) is not starved by their retry loops.
 //! 4. Every intent gets its own answer: the snapshot id and sequence number of the
 //!    group's snapshot. `CommitStateUnknown` is passed on to every intent of the group:
 //!    the writer retries with the same seq and learns the outcome (duplicate or not).
@@ -64,8 +67,11 @@ pub struct GroupCommitConfig {
     pub window: Duration,
     /// The most intents in one group; a full group is committed at once (default 256).
     pub max_intents: usize,
-    /// Commit attempts of one group before its intents fail (default 16).
+    /// Commit attempts of one group before its intents fail (default 64).
     pub max_attempts: u32,
+    /// The longest time one group spends retrying lost races before its intents fail
+    /// (default 30 s).
+    pub retry_timeout: Duration,
     /// Whether every data file is checked to exist before the commit (default true).
     pub check_files_exist: bool,
     /// Fan-in of the tiered merge of the newest small manifests (default 4; `None`:
@@ -79,7 +85,8 @@ impl Default for GroupCommitConfig {
         Self {
             window: Duration::from_millis(5),
             max_intents: 256,
-            max_attempts: 16,
+            max_attempts: 64,
+            retry_timeout: Duration::from_secs(30),
             check_files_exist: true,
             merge_fan_in: Some(4),
         }
@@ -394,13 +401,12 @@ async fn commit_group(shared: &Shared, ident: &TableIdent, group: Vec<Pending>) 
         }
     }
     let mut attempt = 0_u32;
+    let started = Instant::now();
     while !live.is_empty() {
         attempt += 1;
         if attempt > 1 {
             lock(&shared.stats).retries += 1;
-            let cap = 1_u64 << attempt.saturating_sub(2).min(5);
-            let jitter = uuid::Uuid::new_v4().as_u128() as u64 % (cap * 1000);
-            tokio::time::sleep(Duration::from_micros(jitter)).await;
+            tokio::time::sleep(retry_wait(attempt)).await;
             if let Err(e) = table.refresh().await {
                 for p in live {
                     p.answer(Err(shared_error(&e)));
@@ -408,12 +414,17 @@ async fn commit_group(shared: &Shared, ident: &TableIdent, group: Vec<Pending>) 
                 return;
             }
         }
-        if attempt > shared.config.max_attempts.max(1) {
+        let timed_out = attempt > 1 && started.elapsed() > shared.config.retry_timeout;
+        if attempt > shared.config.max_attempts.max(1) || timed_out {
             let e = Error::new(
                 ErrorKind::CommitFailed,
                 format!(
-                    "group commit of {ident} lost the race against concurrent commits {} times",
-                    attempt - 1
+                    "group commit of {ident} lost the race against concurrent commits {} times \
+                     in {} ms (limits: {} attempts, {} ms)",
+                    attempt - 1,
+                    started.elapsed().as_millis(),
+                    shared.config.max_attempts,
+                    shared.config.retry_timeout.as_millis()
                 ),
             );
             for p in live {
@@ -426,6 +437,13 @@ async fn commit_group(shared: &Shared, ident: &TableIdent, group: Vec<Pending>) 
             Err(retry) => retry,
         };
     }
+}
+
+/// The wait before attempt `attempt` (2 or more): uniformly random below a cap that
+/// doubles from 1 ms to 128 ms ("full jitter", so that racing committers spread out).
+fn retry_wait(attempt: u32) -> Duration {
+    let cap_us = 1_000_u64 << attempt.saturating_sub(2).min(7);
+    Duration::from_micros(uuid::Uuid::new_v4().as_u128() as u64 % cap_us)
 }
 
 /// One attempt: answers duplicates, fenced intents and the committed group; returns the
@@ -657,4 +675,22 @@ fn fail_or_retry(e: &Error, all: Vec<Pending>) -> std::result::Result<(), Vec<Pe
         p.answer(Err(shared_error(e)));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_stay_below_a_doubling_cap() {
+        for attempt in 2..20_u32 {
+            let cap = Duration::from_millis(1 << (attempt - 2).min(7));
+            for _ in 0..50 {
+                assert!(retry_wait(attempt) < cap, "attempt {attempt}");
+            }
+        }
+        // Waits are spread out, not one fixed value.
+        let waits: HashSet<Duration> = (0..50).map(|_| retry_wait(10)).collect();
+        assert!(waits.len() > 10, "{waits:?}");
+    }
 }
