@@ -311,11 +311,7 @@ async fn run_async(opts: &Options) -> Result<PathBuf> {
     } else {
         (500, 60, 1000)
     };
-    let dir = opts.work_dir.join("catalog");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)?;
+    let dir = crate::workdir::fresh(&opts.work_dir, "catalog")?;
     std::fs::create_dir_all(&opts.out_dir)?;
 
     eprintln!("starting the PyIceberg peer: {}", opts.python.display());
@@ -349,7 +345,7 @@ async fn run_async(opts: &Options) -> Result<PathBuf> {
         )],
     )
     .await;
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = crate::workdir::discard(&opts.work_dir, &dir);
     let (comparison, full_comparison, py_latencies, floe_latencies, cases, checks, costs) =
         outcome?;
     dropped?;

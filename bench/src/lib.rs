@@ -26,6 +26,8 @@
 //!   against DataFusion listing tables over the same Parquet files; planning overhead;
 //!   pruning on a 10,000-file table.
 //!
+//! Working folders come from [`workdir`]: nothing is deleted while a run is timing.
+//!
 //! ```no_run
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
 //! let floe = || time_mean_secs(10, || Ok(2 + 2));
@@ -47,3 +49,4 @@ pub mod spec_bench;
 pub mod sql_bench;
 pub mod stream_bench;
 pub mod table_bench;
+pub mod workdir;

@@ -399,11 +399,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         }
     };
     let rounds = set.rounds;
-    let root = opts.work_dir.join("maintenance-run");
-    if root.exists() {
-        std::fs::remove_dir_all(&root)?;
-    }
-    std::fs::create_dir_all(&root)?;
+    let root = crate::workdir::fresh(&opts.work_dir, "maintenance-run")?;
     std::fs::create_dir_all(&opts.out_dir)?;
     let root = root.canonicalize()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -934,6 +930,6 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let path = opts.out_dir.join(format!("{date}-maintenance.md"));
     std::fs::write(&path, &md)?;
     println!("{md}");
-    std::fs::remove_dir_all(&root)?;
+    crate::workdir::discard(&opts.work_dir, &root)?;
     Ok(path)
 }

@@ -415,10 +415,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         )
         .into());
     }
-    let dir = opts.work_dir.join("server");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
+    let dir = crate::workdir::fresh(&opts.work_dir, "server")?;
     let data_dir = dir.join("floe-data");
     std::fs::create_dir_all(&data_dir)?;
     std::fs::create_dir_all(&opts.out_dir)?;
@@ -518,7 +515,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     }
     drop(server);
     drop(peer);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = crate::workdir::discard(&opts.work_dir, &dir);
 
     let mut checks = checks;
     checks.push(format!(

@@ -413,11 +413,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let lineitem_rows = if opts.quick { 1_000_000 } else { 2_000_000 };
     let order_rows = lineitem_rows / 4;
     let customer_rows = order_rows / 10;
-    let root = opts.work_dir.join("sql-run");
-    if root.exists() {
-        std::fs::remove_dir_all(&root)?;
-    }
-    std::fs::create_dir_all(&root)?;
+    let root = crate::workdir::fresh(&opts.work_dir, "sql-run")?;
     std::fs::create_dir_all(&opts.out_dir)?;
     let root = root.canonicalize()?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -259,9 +259,10 @@ impl FloeEnv {
         Ok(Table::new(loaded, self.catalog.clone(), store))
     }
 
-    /// Drops a table and deletes its files.
+    /// Drops a table; its files stay until the suite's folder is discarded (see
+    /// [`crate::workdir`]: deleting them would slow the next case's file creations).
     async fn drop(&self, ident: &TableIdent) -> Result<()> {
-        self.catalog.drop_table(ident, true).await?;
+        self.catalog.drop_table(ident, false).await?;
         Ok(())
     }
 }
@@ -559,11 +560,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let rounds = if opts.quick { 3 } else { 5 };
     let window = Duration::from_secs(if opts.quick { 3 } else { 10 });
     let peer_seconds = window.as_secs_f64().max(PEER_MIN_SECONDS);
-    let dir = opts.work_dir.join("stream");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::create_dir_all(&dir)?;
+    let dir = crate::workdir::fresh(&opts.work_dir, "stream")?;
     std::fs::create_dir_all(&opts.out_dir)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -619,7 +616,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         }
     }
     drop(rt);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = crate::workdir::discard(&opts.work_dir, &dir);
 
     let report = build_report(
         opts,

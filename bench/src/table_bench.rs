@@ -398,19 +398,13 @@ impl FloeEnv {
             .block_on(self.catalog.create_table(&self.ns, creation))?)
     }
 
-    /// Drops the table and deletes its folder.
+    /// Drops the table and puts its folder aside.
     fn drop_table(&self, table: &LoadedTable) -> Result<()> {
         self.rt
             .block_on(self.catalog.drop_table(&table.ident, false))?;
         let dir = self.warehouse.join("bench").join(&table.ident.name);
-        std::fs::remove_dir_all(&dir).or_else(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
-        Ok(())
+        // Kept aside, not deleted, until the run ends (see `crate::workdir`).
+        crate::workdir::discard(&self.warehouse, &dir)
     }
 }
 
@@ -419,11 +413,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let machine = Machine::detect();
     let rounds = if opts.quick { 5 } else { 11 };
     let rows = if opts.quick { 1_000_000 } else { 4_000_000 };
-    let root = opts.work_dir.join("table-run");
-    if root.exists() {
-        std::fs::remove_dir_all(&root)?;
-    }
-    std::fs::create_dir_all(&root)?;
+    let root = crate::workdir::fresh(&opts.work_dir, "table-run")?;
     std::fs::create_dir_all(&opts.out_dir)?;
     let root = root.canonicalize()?;
 
@@ -778,7 +768,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     std::fs::write(&path, &md)?;
     println!("{md}");
     drop(peer);
-    std::fs::remove_dir_all(&root)?;
+    crate::workdir::discard(&opts.work_dir, &root)?;
     Ok(path)
 }
 
@@ -829,7 +819,7 @@ fn write_vs_raw(
                 |locations| env.rt.block_on(rolling_write(&ctx, locations, batches)),
             )?;
             floe_w = Some(written(&files));
-            std::fs::remove_dir_all(dir.join(format!("floe-{floe_n}")))?;
+            crate::workdir::discard(&dir, &dir.join(format!("floe-{floe_n}")))?;
             Ok(sample)
         },
         || {
