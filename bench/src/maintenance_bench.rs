@@ -79,6 +79,29 @@ struct Env {
 }
 
 impl Env {
+    /// A SQLite catalog and a warehouse under `root`, on a 2-thread Tokio runtime.
+    fn open(root: &Path) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let warehouse = root.join("warehouse");
+        std::fs::create_dir_all(&warehouse)?;
+        let catalog = Arc::new(rt.block_on(SqlCatalog::connect(
+            &format!("sqlite://{}", root.join("catalog.db").display()),
+            &format!("file://{}", warehouse.display()),
+        ))?);
+        let ns = NamespaceIdent::new(["bench"])?;
+        rt.block_on(catalog.create_namespace(&ns, std::collections::HashMap::default()))?;
+        Ok(Self {
+            rt,
+            catalog,
+            store: Arc::new(LocalFileSystem::new()),
+            ns,
+            tables: std::cell::Cell::new(0),
+        })
+    }
+
     fn create(&self, schema: &Schema) -> Result<Table> {
         let n = self.tables.get();
         self.tables.set(n + 1);
@@ -383,6 +406,48 @@ fn plan_and_scan(
 
 /// Runs the suite and writes `<out_dir>/<date>-maintenance.md` and its chart.
 #[allow(clippy::too_many_lines)]
+/// The compaction workload alone, for profilers (`bench/examples/compact_loop.rs`):
+/// writes `files` files of `rows_per_file` rows under `root` (new), then runs
+/// `RewriteDataFiles` `rounds` times, each on a fresh table naming those files, and
+/// returns each round's wall and on-CPU time.
+pub fn compaction_once(
+    root: &Path,
+    files: usize,
+    rows_per_file: usize,
+    rounds: usize,
+) -> Result<Vec<Sample>> {
+    std::fs::create_dir_all(root)?;
+    let env = Env::open(root)?;
+    let schema = Schema::from_json(&table_schema_json())?;
+    let arrow_schema: ArrowSchemaRef =
+        Arc::new(floe_table::arrow_schema::schema_to_arrow(&schema)?);
+    let big = arrow::compute::concat_batches(
+        &arrow_schema,
+        &input_batches(files * rows_per_file, &arrow_schema)?,
+    )?;
+    let table = env.create(&schema)?;
+    let table = env.rt.block_on(async {
+        let mut tx = table.new_transaction();
+        let mut written = Vec::new();
+        for i in 0..files {
+            let b = big.slice(i * rows_per_file, rows_per_file);
+            written.extend(tx.write_batches(std::slice::from_ref(&b)).await?);
+        }
+        tx.fast_append(written);
+        tx.commit().await
+    })?;
+    let input = live_data_files(&env, &table)?;
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = env.create(&schema)?;
+        let t = env.rt.block_on(t.append_files(input.clone()))?;
+        let (s, _, _) = timed(|| Ok(env.rt.block_on(RewriteDataFiles::new(&t).execute())?))?;
+        samples.push(s);
+    }
+    Ok(samples)
+}
+
+/// Runs the suite and writes `<out_dir>/<date>-maintenance.md` and its chart.
 pub fn run(opts: &Options) -> Result<PathBuf> {
     let machine = Machine::detect();
     let set = if opts.quick {
@@ -402,25 +467,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let root = crate::workdir::fresh(&opts.work_dir, "maintenance-run")?;
     std::fs::create_dir_all(&opts.out_dir)?;
     let root = root.canonicalize()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let warehouse = root.join("warehouse");
-    std::fs::create_dir_all(&warehouse)?;
-    let catalog = Arc::new(rt.block_on(SqlCatalog::connect(
-        &format!("sqlite://{}", root.join("catalog.db").display()),
-        &format!("file://{}", warehouse.display()),
-    ))?);
-    let ns = NamespaceIdent::new(["bench"])?;
-    rt.block_on(catalog.create_namespace(&ns, std::collections::HashMap::default()))?;
-    let env = Env {
-        rt,
-        catalog,
-        store: Arc::new(LocalFileSystem::new()),
-        ns,
-        tables: std::cell::Cell::new(0),
-    };
+    let env = Env::open(&root)?;
     let mut peer = PythonPeer::start(&opts.python, &opts.peer_script)?;
     let info = peer.request(&json!({"op": "info"}))?;
     let version = |k: &str| {

@@ -1,5 +1,6 @@
 //! The minimal file access scans need: whole-file reads (manifest lists, manifests)
-//! and ranged readers for Parquet.
+//! and ranged readers for Parquet (both implementations hand out
+//! [`crate::io::ParquetFileReader`]s).
 //!
 //! [`FileRead`] is implemented by [`crate::FileIO`] (the table's file access) and by
 //! [`ObjectStoreFileRead`], which serves any `object_store::ObjectStore` with a function that
@@ -15,19 +16,16 @@
 //! ```
 
 use std::fmt;
-use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::errors::ParquetError;
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::io::InputFile;
 
 /// Reads the files of a table.
 pub trait FileRead: Send + Sync + fmt::Debug {
@@ -125,62 +123,15 @@ impl FileRead for ObjectStoreFileRead {
     }
 
     fn reader(&self, location: &str, file_size: Option<u64>) -> Result<Box<dyn AsyncFileReader>> {
-        Ok(Box::new(StoreReader {
-            store: Arc::clone(&self.store),
-            path: self.path(location)?,
-            size: file_size,
-        }))
-    }
-}
-
-/// A Parquet reader over one object.
-#[derive(Debug)]
-struct StoreReader {
-    store: Arc<dyn ObjectStore>,
-    path: Path,
-    size: Option<u64>,
-}
-
-fn external(e: object_store::Error) -> ParquetError {
-    ParquetError::External(Box::new(e))
-}
-
-impl AsyncFileReader for StoreReader {
-    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        Box::pin(async move {
-            self.store
-                .get_range(&self.path, range)
-                .await
-                .map_err(external)
-        })
-    }
-
-    fn get_byte_ranges(
-        &mut self,
-        ranges: Vec<Range<u64>>,
-    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        Box::pin(async move {
-            self.store
-                .get_ranges(&self.path, &ranges)
-                .await
-                .map_err(external)
-        })
-    }
-
-    fn get_metadata<'a>(
-        &'a mut self,
-        _options: Option<&'a ArrowReaderOptions>,
-    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        Box::pin(async move {
-            let size = match self.size {
-                Some(s) => s,
-                None => self.store.head(&self.path).await.map_err(external)?.size,
-            };
-            let metadata = ParquetMetaDataReader::new()
-                .load_and_finish(&mut *self, size)
-                .await?;
-            Ok(Arc::new(metadata))
-        })
+        let mut input = InputFile::in_store(
+            Arc::clone(&self.store),
+            self.path(location)?,
+            location.into(),
+        );
+        if let Some(size) = file_size {
+            input = input.with_size(size);
+        }
+        Ok(Box::new(input.parquet_reader()))
     }
 }
 
