@@ -14,7 +14,7 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::{list_files, metadata_json, referenced_by_snapshots};
-use crate::transaction::{Env, batch, scan_ids};
+use crate::common::{Env, batch, scan_ids};
 
 const DAY: Duration = Duration::from_hours(24);
 
@@ -41,7 +41,7 @@ async fn plant(t: &Table, relative: &str) -> String {
 
 #[tokio::test]
 async fn orphan_removal_deletes_old_orphans_only() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let mut t = env.create("orphans", true, &[]).await;
     for i in 0..3_i64 {
         t = t
@@ -123,7 +123,7 @@ async fn orphan_removal_deletes_old_orphans_only() {
 
 #[tokio::test]
 async fn expired_files_left_by_gc_disabled_become_orphans() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let mut t = env.create("left", false, &[("gc.enabled", "false")]).await;
     for i in 0..3_i64 {
         t = t
@@ -178,7 +178,7 @@ async fn expired_files_left_by_gc_disabled_become_orphans() {
 
 #[tokio::test]
 async fn metadata_files_that_left_the_log_are_cleaned() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let mut t = env
         .create(
             "meta",
@@ -252,7 +252,7 @@ async fn live_seqs(t: &Table) -> BTreeMap<String, (Option<i64>, Option<i64>, Opt
 
 #[tokio::test]
 async fn manifest_rewrite_merges_and_keeps_every_entry() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let mut t = env.create("manifests", true, &[]).await;
     for i in 0..12_i64 {
         let cat = ["a", "b", "c"][usize::try_from(i % 3).unwrap()];

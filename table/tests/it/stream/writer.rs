@@ -7,13 +7,11 @@ use std::time::Duration;
 
 use arrow::compute::concat_batches;
 use floe_catalog::Catalog;
+use floe_table::ErrorKind;
 use floe_table::stream::{StreamWriter, StreamWriterConfig, WATERMARK_SUMMARY_KEY};
-use floe_table::{ErrorKind, Table};
-use tokio::sync::{Notify, oneshot};
 
-use super::faults::{Fault, FaultCatalog};
-use super::{Db, Env, assert_exactly_once, scan_ids};
-use crate::transaction::batch;
+use super::assert_exactly_once;
+use crate::common::{Db, Env, FaultyCatalog, batch, scan_ids};
 
 fn config(max_rows: usize, max_delay_ms: u64) -> StreamWriterConfig {
     StreamWriterConfig {
@@ -28,7 +26,7 @@ fn config(max_rows: usize, max_delay_ms: u64) -> StreamWriterConfig {
 #[tokio::test]
 async fn triggers_and_files_per_partition() {
     let env = Env::new(Db::Sqlite).await;
-    let table = env.create("t", true).await;
+    let table = env.create("t", true, &[]).await;
     let committer = env.committer(1);
     let w = StreamWriter::open(table.clone(), committer, config(100, 200))
         .await
@@ -71,7 +69,7 @@ async fn triggers_and_files_per_partition() {
 /// instance is fenced with a clear error, and stays failed.
 async fn restart_fences_the_old_instance(db: Db) {
     let env = Env::new(db).await;
-    let table = env.create("t", false).await;
+    let table = env.create("t", false, &[]).await;
     let committer = env.committer(1);
     let old = StreamWriter::open(table.clone(), committer.clone(), config(1_000, 60_000))
         .await
@@ -123,13 +121,10 @@ async fn restart_fences_the_old_instance_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backpressure_bounds_the_buffer() {
     let env = Env::new(Db::Sqlite).await;
-    let plain = env.create("t", false).await;
-    let faults = Arc::new(FaultCatalog::new(env.catalog.clone()));
-    let catalog: Arc<dyn Catalog> = faults.clone();
-    let table = Table::load(catalog.clone(), plain.ident(), plain.store().clone())
-        .await
-        .unwrap();
-    let committer = env.committer_on(catalog, 1);
+    env.create("t", false, &[]).await;
+    let faults = FaultyCatalog::new(env.catalog.clone());
+    let table = faults.table(&Env::ident("t")).await;
+    let committer = env.committer_on(faults.clone(), 1);
     let one = batch(&table, 0..100, "x").get_array_memory_size();
     let budget = one * 3;
     let cfg = StreamWriterConfig {
@@ -143,12 +138,7 @@ async fn backpressure_bounds_the_buffer() {
             .await
             .unwrap(),
     );
-    let (entered, entered_rx) = oneshot::channel();
-    let release = Arc::new(Notify::new());
-    faults.arm(Fault::Hold {
-        entered,
-        release: release.clone(),
-    });
+    let (entered_rx, release) = faults.hold();
     // The first batch flushes at once and its commit is held.
     w.write(&batch(&table, 0..100, "x")).await.unwrap();
     entered_rx.await.unwrap();

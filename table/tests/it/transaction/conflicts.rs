@@ -9,8 +9,8 @@ use floe_table::transaction::{IsolationLevel, SchemaUpdate, SnapshotUpdate};
 use floe_table::{ErrorKind, Table};
 use object_store::ObjectStoreExt;
 
-use super::operations::add_position_deletes;
-use super::{Env, batch, live_paths, live_records, write};
+use super::{live_paths, live_records, summary};
+use crate::common::{Env, add_equality_deletes, add_position_deletes, batch, scan_ids, write};
 
 fn cat(c: &str) -> Expression {
     Reference::new("cat").equal_to(Datum::String(c.into()))
@@ -47,7 +47,7 @@ fn assert_conflict(err: &floe_table::Error, op: &str) {
 
 #[tokio::test]
 async fn append_vs_append_always_succeeds() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let f1 = write(&slow, 100..105, "a").await;
     let f2 = write(&fast, 200..205, "a").await;
@@ -62,10 +62,7 @@ async fn append_vs_append_always_succeeds() {
     let live = live_paths(&slow).await;
     assert!(live.contains(&f1[0].file_path) && live.contains(&f2[0].file_path));
     assert_eq!(live_records(&slow).await, 30);
-    assert_eq!(
-        super::summary(&slow, "total-records").as_deref(),
-        Some("30")
-    );
+    assert_eq!(summary(&slow, "total-records").as_deref(), Some("30"));
     // The manifest list of the lost attempt was cleaned up; the new one is attempt 2.
     let list = &head.manifest_list;
     assert!(
@@ -97,7 +94,7 @@ async fn overwrite_a(t: &Table, level: IsolationLevel) -> floe_table::Result<Tab
 
 #[tokio::test]
 async fn overwrite_vs_append_in_range_fails_only_when_serializable() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let fast = fast
         .append(vec![batch(&fast, 100..105, "a")])
@@ -130,7 +127,7 @@ async fn overwrite_vs_append_in_range_fails_only_when_serializable() {
 
 #[tokio::test]
 async fn overwrite_isolation_level_comes_from_the_table_property() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", "snapshot")]).await;
     fast.append(vec![batch(&fast, 100..105, "a")])
         .await
@@ -147,7 +144,7 @@ async fn overwrite_isolation_level_comes_from_the_table_property() {
 
 #[tokio::test]
 async fn overwrite_vs_append_elsewhere_succeeds() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     fast.append(vec![batch(&fast, 100..105, "b")])
         .await
@@ -160,7 +157,7 @@ async fn overwrite_vs_append_elsewhere_succeeds() {
 
 #[tokio::test]
 async fn delete_by_filter_vs_append_elsewhere_succeeds_and_in_range_fails() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let fast = fast
         .append(vec![batch(&fast, 100..105, "b")])
@@ -181,7 +178,7 @@ async fn delete_by_filter_vs_append_elsewhere_succeeds_and_in_range_fails() {
 #[tokio::test]
 async fn delete_vs_delete_of_the_same_files_fails_under_both_levels() {
     for level in [IsolationLevel::Serializable, IsolationLevel::Snapshot] {
-        let env = Env::new().await;
+        let env = Env::sqlite().await;
         let (slow, fast) = two_writers(&env, &[]).await;
         fast.delete(cat("a")).await.unwrap();
         let mut tx = slow.new_transaction();
@@ -198,7 +195,7 @@ async fn delete_vs_delete_of_the_same_files_fails_under_both_levels() {
 #[tokio::test]
 async fn rewrite_vs_concurrent_delete_of_the_same_file_fails() {
     for level in ["serializable", "snapshot"] {
-        let env = Env::new().await;
+        let env = Env::sqlite().await;
         let (slow, fast) = two_writers(&env, &[("write.delete.isolation-level", level)]).await;
         let a = file_of(&slow, "a").await;
         fast.delete(cat("a")).await.unwrap();
@@ -220,7 +217,7 @@ async fn rewrite_vs_concurrent_delete_of_the_same_file_fails() {
 
 #[tokio::test]
 async fn rewrite_vs_concurrent_append_succeeds() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let a = file_of(&slow, "a").await;
     fast.append(vec![batch(&fast, 100..105, "a")])
@@ -239,7 +236,7 @@ async fn rewrite_vs_concurrent_append_succeeds() {
 
 #[tokio::test]
 async fn rewrite_vs_concurrent_position_delete_on_the_file_fails() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let a = file_of(&slow, "a").await;
     add_position_deletes(&fast, &a, &[1]).await.unwrap();
@@ -257,7 +254,7 @@ async fn rewrite_vs_concurrent_position_delete_on_the_file_fails() {
 
 #[tokio::test]
 async fn row_delta_vs_concurrent_removal_of_its_data_file_fails() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let a = file_of(&slow, "a").await;
     fast.delete(cat("a")).await.unwrap();
@@ -268,7 +265,7 @@ async fn row_delta_vs_concurrent_removal_of_its_data_file_fails() {
 
 #[tokio::test]
 async fn row_delta_vs_concurrent_append_succeeds() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let a = file_of(&slow, "a").await;
     fast.append(vec![batch(&fast, 100..105, "a")])
@@ -281,7 +278,7 @@ async fn row_delta_vs_concurrent_append_succeeds() {
 #[tokio::test]
 async fn overwrite_vs_concurrent_row_delta_in_range_fails_under_both_levels() {
     for level in [IsolationLevel::Serializable, IsolationLevel::Snapshot] {
-        let env = Env::new().await;
+        let env = Env::sqlite().await;
         let (slow, fast) = two_writers(&env, &[]).await;
         let a = file_of(&fast, "a").await;
         add_position_deletes(&fast, &a, &[0]).await.unwrap();
@@ -293,7 +290,7 @@ async fn overwrite_vs_concurrent_row_delta_in_range_fails_under_both_levels() {
 #[tokio::test]
 async fn replace_partitions_vs_append_to_the_partition() {
     for (level, ok) in [("serializable", false), ("snapshot", true)] {
-        let env = Env::new().await;
+        let env = Env::sqlite().await;
         let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", level)]).await;
         fast.append(vec![batch(&fast, 100..105, "a")])
             .await
@@ -310,7 +307,7 @@ async fn replace_partitions_vs_append_to_the_partition() {
             assert_conflict(&result.unwrap_err(), "replace partitions");
         }
         // Elsewhere: always fine.
-        let env = Env::new().await;
+        let env = Env::sqlite().await;
         let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", level)]).await;
         fast.append(vec![batch(&fast, 100..105, "b")])
             .await
@@ -325,7 +322,7 @@ async fn replace_partitions_vs_append_to_the_partition() {
 
 #[tokio::test]
 async fn schema_change_vs_concurrent_schema_change_rebases() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let fast_tx = {
         let mut tx = fast.new_transaction();
@@ -350,7 +347,7 @@ async fn schema_change_vs_concurrent_schema_change_rebases() {
 
 #[tokio::test]
 async fn retries_give_up_after_the_configured_number() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[("commit.retry.num-retries", "0")]).await;
     fast.append(vec![batch(&fast, 100..105, "b")])
         .await
@@ -365,7 +362,7 @@ async fn retries_give_up_after_the_configured_number() {
 
 #[tokio::test]
 async fn deleting_named_files_vs_concurrent_append_succeeds() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let a = file_of(&slow, "a").await;
     fast.append(vec![batch(&fast, 100..105, "a")])
@@ -375,12 +372,12 @@ async fn deleting_named_files_vs_concurrent_append_succeeds() {
     tx.add(SnapshotUpdate::delete().delete_data_file(a.file_path.clone()));
     let t = tx.commit().await.unwrap();
     assert_eq!(live_records(&t).await, 15);
-    assert_eq!(super::scan_ids(&t).await.len(), 15);
+    assert_eq!(scan_ids(&t).await.len(), 15);
 }
 
 #[tokio::test]
 async fn stacked_snapshots_rebase_together() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let fast = fast
         .append(vec![batch(&fast, 100..105, "b")])
@@ -401,59 +398,22 @@ async fn stacked_snapshots_rebase_together() {
         fast.current_snapshot().map(|s| s.snapshot_id)
     );
     assert_eq!((middle.sequence_number, head.sequence_number), (3, 4));
-    let mut ids = super::scan_ids(&t).await;
+    let mut ids = scan_ids(&t).await;
     ids.dedup();
     let expected: Vec<i64> = (10..20).chain(100..105).chain(300..302).collect();
     assert_eq!(ids, expected);
 }
 
-/// Equality deletes of `ids` on column `id`, unpartitioned table (global deletes).
-async fn add_equality_deletes(t: &Table, ids: &[i64]) -> floe_table::Result<Table> {
-    use std::sync::Arc;
-
-    use arrow::array::{Int64Array, RecordBatch};
-    let locations = Arc::new(
-        floe_table::writer::LocationGenerator::for_table(
-            t.store().clone(),
-            t.location(),
-            t.properties(),
-        )
-        .unwrap(),
-    );
-    let mut w = floe_table::writer::EqualityDeleteWriter::try_new(
-        t.schema(),
-        vec![1],
-        t.properties(),
-        locations,
-        Vec::new(),
-        None,
-    )
-    .unwrap();
-    let batch = RecordBatch::try_new(
-        w.arrow_schema().clone(),
-        vec![Arc::new(Int64Array::from(ids.to_vec()))],
-    )
-    .unwrap();
-    w.write(&batch).await.unwrap();
-    let mut u = SnapshotUpdate::row_delta();
-    for d in w.close().await.unwrap() {
-        u = u.add_delete_file(d);
-    }
-    let mut tx = t.new_transaction();
-    tx.add(u);
-    tx.commit().await
-}
-
 #[tokio::test]
 async fn rewrite_vs_concurrent_equality_delete_succeeds_and_the_delete_still_applies() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
     t.append(vec![batch(&t, 5..10, "a")]).await.unwrap();
     let slow = env.load("t").await;
     let fast = env.load_with(env.other_catalog().await, "t").await;
     let fast = add_equality_deletes(&fast, &[2, 7]).await.unwrap();
-    assert_eq!(super::scan_ids(&fast).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
+    assert_eq!(scan_ids(&fast).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
     // Compaction of both files, started before the delete, commits after it.
     let old: Vec<String> = live_paths(&slow).await;
     let mut tx = slow.new_transaction();
@@ -465,12 +425,12 @@ async fn rewrite_vs_concurrent_equality_delete_succeeds_and_the_delete_still_app
     tx.add(u);
     let t = tx.commit().await.unwrap();
     assert_eq!(t.current_snapshot().unwrap().sequence_number, 4);
-    assert_eq!(super::scan_ids(&t).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
+    assert_eq!(scan_ids(&t).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
 }
 
 #[tokio::test]
 async fn rewrite_without_starting_sequence_number_conflicts_with_equality_deletes() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env
         .create("t", false, &[("use-starting-sequence-number", "false")])
         .await;
@@ -491,19 +451,19 @@ async fn rewrite_without_starting_sequence_number_conflicts_with_equality_delete
 
 #[tokio::test]
 async fn delete_by_filter_vs_append_in_range_succeeds_under_snapshot_isolation() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[("write.delete.isolation-level", "snapshot")]).await;
     fast.append(vec![batch(&fast, 100..105, "a")])
         .await
         .unwrap();
     let t = slow.delete(cat("a")).await.unwrap();
     // The filter is applied to the table committed to (as Java's delete by filter).
-    assert_eq!(super::scan_ids(&t).await, (10..20).collect::<Vec<_>>());
+    assert_eq!(scan_ids(&t).await, (10..20).collect::<Vec<_>>());
 }
 
 #[tokio::test]
 async fn append_vs_concurrent_overwrite_and_delete_succeeds() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let fast = overwrite_a(&fast, IsolationLevel::Serializable)
         .await
@@ -514,13 +474,13 @@ async fn append_vs_concurrent_overwrite_and_delete_succeeds() {
         .await
         .unwrap();
     assert_eq!(t.current_snapshot().unwrap().sequence_number, 4);
-    assert_eq!(super::scan_ids(&t).await, vec![0, 1, 2, 100, 101]);
+    assert_eq!(scan_ids(&t).await, vec![0, 1, 2, 100, 101]);
 }
 
 #[tokio::test]
 async fn delete_whose_starting_history_was_expired_fails_and_an_append_succeeds() {
     use floe_table::maintenance::ExpireSnapshots;
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let start = slow.current_snapshot().unwrap().snapshot_id;
     // Two appends move past the starting snapshot, then expiry drops everything but

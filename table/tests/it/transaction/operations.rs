@@ -6,13 +6,13 @@ use floe_spec::manifest::{DataContentType, ManifestStatus};
 use floe_spec::snapshot::Operation;
 use floe_spec::values::Datum;
 use floe_table::transaction::SnapshotUpdate;
-use floe_table::writer::{LocationGenerator, PositionDeleteWriter};
 
-use super::{Env, all_entries, batch, live_paths, live_records, scan_ids, status_of, summary};
+use super::{all_entries, live_paths, live_records, status_of, summary};
+use crate::common::{Env, add_position_deletes, batch, scan_ids, write};
 
 #[tokio::test]
 async fn fast_append_adds_a_manifest_and_keeps_the_old_ones() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
     let s1 = t.current_snapshot().unwrap().clone();
@@ -60,7 +60,7 @@ async fn fast_append_adds_a_manifest_and_keeps_the_old_ones() {
 
 #[tokio::test]
 async fn merge_append_merges_small_manifests_into_existing_entries() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env
         .create(
             "t",
@@ -105,7 +105,7 @@ async fn merge_append_merges_small_manifests_into_existing_entries() {
 
 #[tokio::test]
 async fn delete_by_filter_drops_whole_files_and_rejects_partial_matches() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t
         .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
@@ -176,7 +176,7 @@ async fn delete_by_filter_drops_whole_files_and_rejects_partial_matches() {
 
 #[tokio::test]
 async fn partial_delete_applies_existing_deletes_and_keeps_unknown_rows() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
     let file = t.live_entries(None).await.unwrap()[0].data_file.clone();
@@ -217,7 +217,7 @@ async fn partial_delete_applies_existing_deletes_and_keeps_unknown_rows() {
 
 #[tokio::test]
 async fn overwrite_by_filter_and_stacked_delete_plus_append() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t
         .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
@@ -239,7 +239,7 @@ async fn overwrite_by_filter_and_stacked_delete_plus_append() {
 
     // PyIceberg-style overwrite: a delete snapshot and an append snapshot, one commit.
     let location_before = t.metadata_location().unwrap().to_string();
-    let files = super::write(&t, 50..52, "b").await;
+    let files = write(&t, 50..52, "b").await;
     let mut tx = t.new_transaction();
     tx.delete_where(Reference::new("cat").equal_to(Datum::String("b".into())));
     tx.fast_append(files);
@@ -264,7 +264,7 @@ async fn overwrite_by_filter_and_stacked_delete_plus_append() {
 
 #[tokio::test]
 async fn replace_partitions_replaces_exactly_the_touched_partitions() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t
         .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
@@ -302,48 +302,9 @@ async fn replace_partitions_replaces_exactly_the_touched_partitions() {
     );
 }
 
-/// Position deletes for `rows` of `file`, written (not committed).
-async fn position_deletes(
-    t: &floe_table::Table,
-    file: &floe_spec::manifest::DataFile,
-    rows: &[i64],
-) -> Vec<floe_spec::manifest::DataFile> {
-    let locations = std::sync::Arc::new(
-        LocationGenerator::for_table(t.store().clone(), t.location(), t.properties()).unwrap(),
-    );
-    let path = t
-        .spec()
-        .partition_path(t.schema(), &file.partition)
-        .unwrap();
-    let mut w = PositionDeleteWriter::try_new(
-        t.properties(),
-        locations,
-        file.partition.clone(),
-        Some(path).filter(|p| !p.is_empty()),
-    )
-    .unwrap();
-    w.delete_positions(&file.file_path, rows.iter().copied());
-    w.close().await.unwrap()
-}
-
-pub(super) async fn add_position_deletes(
-    t: &floe_table::Table,
-    file: &floe_spec::manifest::DataFile,
-    rows: &[i64],
-) -> floe_table::Result<floe_table::Table> {
-    let deletes = position_deletes(t, file, rows).await;
-    let mut tx = t.new_transaction();
-    let mut u = SnapshotUpdate::row_delta();
-    for d in deletes {
-        u = u.add_delete_file(d);
-    }
-    tx.add(u.validate_data_files_exist([file.file_path.clone()]));
-    tx.commit().await
-}
-
 #[tokio::test]
 async fn row_delta_then_rewrite_keeps_the_starting_sequence_number() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t
         .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
@@ -386,7 +347,7 @@ async fn row_delta_then_rewrite_keeps_the_starting_sequence_number() {
         .find(|e| e.data_file.content == DataContentType::PositionDeletes)
         .unwrap()
         .data_file;
-    let compacted = super::write(&t, 3..10, "a").await;
+    let compacted = write(&t, 3..10, "a").await;
     let mut tx = t.new_transaction();
     tx.add(
         SnapshotUpdate::rewrite()
@@ -419,7 +380,7 @@ async fn row_delta_then_rewrite_keeps_the_starting_sequence_number() {
 
 #[tokio::test]
 async fn removing_a_data_file_drops_its_position_deletes() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
     let file = t.live_entries(None).await.unwrap()[0].data_file.clone();
@@ -433,7 +394,7 @@ async fn removing_a_data_file_drops_its_position_deletes() {
 
 #[tokio::test]
 async fn v3_tables_get_row_ids() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[("format-version", "3")]).await;
     assert_eq!(
         t.metadata().format_version(),
