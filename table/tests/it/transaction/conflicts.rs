@@ -3,13 +3,12 @@
 //! first committed. Outcomes follow Iceberg (checklist §5).
 
 use floe_spec::expr::{Expression, Reference};
-use floe_spec::manifest::DataFile;
 use floe_spec::values::Datum;
 use floe_table::transaction::{IsolationLevel, SchemaUpdate, SnapshotUpdate};
 use floe_table::{ErrorKind, Table};
 use object_store::ObjectStoreExt;
 
-use super::{live_paths, live_records, summary};
+use super::{a_and_b, file_of, live_paths, live_records, summary};
 use crate::common::{Env, add_equality_deletes, add_position_deletes, batch, scan_ids, write};
 
 fn cat(c: &str) -> Expression {
@@ -19,22 +18,9 @@ fn cat(c: &str) -> Expression {
 /// A partitioned table with 10 rows in `a` and 10 in `b`, and two handles on it: the
 /// writer that will lose the race, and the one that commits first.
 async fn two_writers(env: &Env, props: &[(&str, &str)]) -> (Table, Table) {
-    let t = env.create("t", true, props).await;
-    t.append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    a_and_b(env, props).await;
     let other = env.other_catalog().await;
     (env.load("t").await, env.load_with(other, "t").await)
-}
-
-async fn file_of(t: &Table, c: &str) -> DataFile {
-    t.live_entries(None)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.data_file.partition == vec![Some(Datum::String(c.into()))])
-        .unwrap()
-        .data_file
 }
 
 fn assert_conflict(err: &floe_table::Error, op: &str) {
@@ -287,19 +273,29 @@ async fn overwrite_vs_concurrent_row_delta_in_range_fails_under_both_levels() {
     }
 }
 
+/// Replaces partition `a` with 2 rows after the other writer appended 5 rows to
+/// partition `appended`, under isolation level `level`.
+async fn replace_a_after_append_to(
+    level: &str,
+    appended: &str,
+) -> (Env, floe_table::Result<Table>) {
+    let env = Env::sqlite().await;
+    let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", level)]).await;
+    fast.append(vec![batch(&fast, 100..105, appended)])
+        .await
+        .unwrap();
+    let mut tx = slow.new_transaction();
+    tx.replace_partitions_batches(&[batch(&slow, 0..2, "a")])
+        .await
+        .unwrap();
+    let result = tx.commit().await;
+    (env, result)
+}
+
 #[tokio::test]
 async fn replace_partitions_vs_append_to_the_partition() {
     for (level, ok) in [("serializable", false), ("snapshot", true)] {
-        let env = Env::sqlite().await;
-        let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", level)]).await;
-        fast.append(vec![batch(&fast, 100..105, "a")])
-            .await
-            .unwrap();
-        let mut tx = slow.new_transaction();
-        tx.replace_partitions_batches(&[batch(&slow, 0..2, "a")])
-            .await
-            .unwrap();
-        let result = tx.commit().await;
+        let (_env, result) = replace_a_after_append_to(level, "a").await;
         if ok {
             // As in Java, the whole partition is replaced on the table committed to.
             assert_eq!(live_records(&result.unwrap()).await, 10 + 2);
@@ -307,16 +303,8 @@ async fn replace_partitions_vs_append_to_the_partition() {
             assert_conflict(&result.unwrap_err(), "replace partitions");
         }
         // Elsewhere: always fine.
-        let env = Env::sqlite().await;
-        let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", level)]).await;
-        fast.append(vec![batch(&fast, 100..105, "b")])
-            .await
-            .unwrap();
-        let mut tx = slow.new_transaction();
-        tx.replace_partitions_batches(&[batch(&slow, 0..2, "a")])
-            .await
-            .unwrap();
-        assert_eq!(live_records(&tx.commit().await.unwrap()).await, 2 + 15);
+        let (_env, result) = replace_a_after_append_to(level, "b").await;
+        assert_eq!(live_records(&result.unwrap()).await, 2 + 15);
     }
 }
 

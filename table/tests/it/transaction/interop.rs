@@ -9,16 +9,13 @@ use floe_spec::types::{PrimitiveType, Type};
 use floe_spec::values::Datum;
 use floe_table::transaction::SchemaUpdate;
 
+use super::{a_and_b, file_of};
 use crate::common::{Env, add_position_deletes, batch, ids_of, pyiceberg_scan, scan_ids};
 
 #[tokio::test]
 async fn pyiceberg_reads_a_table_floe_changed() {
     let env = Env::sqlite().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    let t = a_and_b(&env, &[]).await;
     let t = t.append(vec![batch(&t, 20..25, "c")]).await.unwrap();
     let t = t
         .delete(Reference::new("cat").equal_to(Datum::String("c".into())))
@@ -31,14 +28,7 @@ async fn pyiceberg_reads_a_table_floe_changed() {
         )
         .await
         .unwrap();
-    let a = t
-        .live_entries(None)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.data_file.partition == vec![Some(Datum::String("a".into()))])
-        .unwrap()
-        .data_file;
+    let a = file_of(&t, "a").await;
     let t = add_position_deletes(&t, &a, &[0, 9]).await.unwrap();
     let mut tx = t.new_transaction();
     tx.update_schema(SchemaUpdate::new().add_column("extra", Type::Primitive(PrimitiveType::Int)));
@@ -89,15 +79,7 @@ async fn pyiceberg_reads_merged_manifests_evolved_specs_and_rewrites() {
     let t = tx.commit().await.unwrap();
     let t = t.append(vec![batch(&t, 20..30, "c")]).await.unwrap();
     // Compaction of `b` into the new spec.
-    let old_b = t
-        .live_entries(None)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.data_file.partition.first() == Some(&Some(Datum::String("b".into()))))
-        .unwrap()
-        .data_file
-        .file_path;
+    let old_b = file_of(&t, "b").await.file_path;
     let mut tx = t.new_transaction();
     let compacted = tx.write_batches(&[batch(&t, 10..20, "b")]).await.unwrap();
     tx.add(

@@ -16,8 +16,35 @@ mod interop;
 mod operations;
 mod rebase;
 
-use floe_spec::manifest::ManifestEntry;
+use floe_spec::manifest::{DataContentType, DataFile, ManifestEntry};
+use floe_spec::values::Datum;
 use floe_table::table::Table;
+
+use crate::common::{Env, batch};
+
+/// Creates partitioned table `t` with `properties` and commits rows 0..10 in `a` and
+/// 10..20 in `b`.
+pub async fn a_and_b(env: &Env, properties: &[(&str, &str)]) -> Table {
+    let t = env.create("t", true, properties).await;
+    t.append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
+        .await
+        .unwrap()
+}
+
+/// The live data file whose first partition value is `cat`.
+pub async fn file_of(t: &Table, cat: &str) -> DataFile {
+    let value = Some(Datum::String(cat.into()));
+    t.live_entries(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| {
+            e.data_file.content == DataContentType::Data
+                && e.data_file.partition.first() == Some(&value)
+        })
+        .unwrap_or_else(|| panic!("no live data file in partition {cat}"))
+        .data_file
+}
 
 /// Paths of the live data files of the current snapshot, sorted.
 pub async fn live_paths(table: &Table) -> Vec<String> {
@@ -39,7 +66,7 @@ pub async fn live_records(table: &Table) -> i64 {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e.data_file.content == floe_spec::manifest::DataContentType::Data)
+        .filter(|e| e.data_file.content == DataContentType::Data)
         .map(|e| e.data_file.record_count)
         .sum()
 }

@@ -7,7 +7,7 @@ use floe_spec::snapshot::Operation;
 use floe_spec::values::Datum;
 use floe_table::transaction::SnapshotUpdate;
 
-use super::{all_entries, live_paths, live_records, status_of, summary};
+use super::{a_and_b, all_entries, file_of, live_paths, live_records, status_of, summary};
 use crate::common::{Env, add_position_deletes, batch, scan_ids, write};
 
 #[tokio::test]
@@ -106,21 +106,9 @@ async fn merge_append_merges_small_manifests_into_existing_entries() {
 #[tokio::test]
 async fn delete_by_filter_drops_whole_files_and_rejects_partial_matches() {
     let env = Env::sqlite().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    let t = a_and_b(&env, &[]).await;
     let before = t.current_snapshot().unwrap().clone();
-    let a_file = t
-        .live_entries(None)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.data_file.partition == vec![Some(Datum::String("a".into()))])
-        .unwrap()
-        .data_file
-        .file_path;
+    let a_file = file_of(&t, "a").await.file_path;
     let t = t
         .delete(Reference::new("cat").equal_to(Datum::String("a".into())))
         .await
@@ -218,11 +206,7 @@ async fn partial_delete_applies_existing_deletes_and_keeps_unknown_rows() {
 #[tokio::test]
 async fn overwrite_by_filter_and_stacked_delete_plus_append() {
     let env = Env::sqlite().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    let t = a_and_b(&env, &[]).await;
     let t = t
         .overwrite(
             Reference::new("cat").equal_to(Datum::String("a".into())),
@@ -265,11 +249,7 @@ async fn overwrite_by_filter_and_stacked_delete_plus_append() {
 #[tokio::test]
 async fn replace_partitions_replaces_exactly_the_touched_partitions() {
     let env = Env::sqlite().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    let t = a_and_b(&env, &[]).await;
     let t = t.append(vec![batch(&t, 20..25, "a")]).await.unwrap();
     let mut tx = t.new_transaction();
     tx.replace_partitions_batches(&[batch(&t, 100..102, "a"), batch(&t, 200..201, "c")])
@@ -305,18 +285,8 @@ async fn replace_partitions_replaces_exactly_the_touched_partitions() {
 #[tokio::test]
 async fn row_delta_then_rewrite_keeps_the_starting_sequence_number() {
     let env = Env::sqlite().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
-    let live = t.live_entries(None).await.unwrap();
-    let a = live
-        .iter()
-        .find(|e| e.data_file.partition == vec![Some(Datum::String("a".into()))])
-        .unwrap()
-        .data_file
-        .clone();
+    let t = a_and_b(&env, &[]).await;
+    let a = file_of(&t, "a").await;
     let t = add_position_deletes(&t, &a, &[0, 1, 2]).await.unwrap();
     let s = t.current_snapshot().unwrap().clone();
     assert_eq!(s.summary.operation, Operation::Delete);
