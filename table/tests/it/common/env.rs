@@ -5,13 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::schema;
+use crate::common::PgSchema;
 use floe_catalog::{Catalog, NamespaceIdent, SqlCatalog, TableCreation, TableIdent};
 use floe_spec::partition::{UnboundPartitionField, UnboundPartitionSpec};
 use floe_spec::transform::Transform;
 use floe_table::Table;
-use sqlx::Connection;
-
-use super::schema;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +35,7 @@ pub struct Env {
     pub url: String,
     pub warehouse: String,
     pub catalog: Arc<SqlCatalog>,
-    pg_schema: Option<(String, String)>,
+    _pg_schema: Option<PgSchema>,
     /// Properties of every table [`Env::create`] makes, before its own.
     table_properties: &'static [(&'static str, &'static str)],
 }
@@ -62,27 +61,8 @@ impl Env {
                 None,
             ),
             Db::Postgres => {
-                let base = std::env::var("FLOE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-                    panic!(
-                        "FLOE_TEST_POSTGRES_URL is not set: the PostgreSQL tests need a \
-                         PostgreSQL server, e.g. postgres://floe:floe@127.0.0.1:5432/floe_test"
-                    )
-                });
-                let schema = format!("floe_table_it_{}", uuid::Uuid::new_v4().simple());
-                sqlx::any::install_default_drivers();
-                let mut conn = sqlx::AnyConnection::connect(&base)
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot connect to {base}: {e}"));
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.ok();
-                let sep = if base.contains('?') { '&' } else { '?' };
-                (
-                    format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-                    Some((base, schema)),
-                )
+                let schema = PgSchema::new("floe_table_it");
+                (schema.url().to_owned(), Some(schema))
             }
         };
         let catalog = Arc::new(
@@ -101,7 +81,7 @@ impl Env {
             url,
             warehouse,
             catalog,
-            pg_schema,
+            _pg_schema: pg_schema,
             table_properties,
         }
     }
@@ -164,28 +144,5 @@ impl Env {
         Table::load(catalog, &Self::ident(name), store)
             .await
             .unwrap()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some((base, schema)) = self.pg_schema.take() {
-            // Dropped from a separate thread: we may be inside a runtime.
-            let handle = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await {
-                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                            .execute(&mut conn)
-                            .await;
-                        let _ = conn.close().await;
-                    }
-                });
-            });
-            let _ = handle.join();
-        }
     }
 }
