@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use floe_catalog::Catalog;
 use floe_table::Table;
 use floe_table::stream::{StreamWriter, StreamWriterConfig};
 use tokio::sync::oneshot;
 
-use super::assert_exactly_once;
+use super::{assert_exactly_once, progress};
 use crate::common::{Db, Env, Fault, FaultyCatalog, Lcg, batch, scan_ids};
 
 const CHUNK: i64 = 10;
@@ -85,11 +84,7 @@ async fn killed_and_restarted(db: Db, seed: u64) {
                     // batch never shows up.
                     write_chunk(&restarted, &table, resume).await;
                     restarted.flush().await.unwrap();
-                    let progress = faults
-                        .writer_progress(table.ident(), "stream-1")
-                        .await
-                        .unwrap()
-                        .unwrap();
+                    let progress = progress(faults.as_ref(), &table, "stream-1").await;
                     assert_eq!(
                         progress.last_seq, resume,
                         "seed {seed}: a fenced zombie committed"

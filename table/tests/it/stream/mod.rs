@@ -13,7 +13,8 @@ mod writer;
 
 use std::sync::Arc;
 
-use floe_catalog::Catalog;
+use floe_catalog::{Catalog, WriterProgress};
+use floe_table::Table;
 use floe_table::stream::{GroupCommitConfig, GroupCommitter};
 
 use crate::common::Env;
@@ -34,6 +35,15 @@ impl Env {
             },
         )
     }
+}
+
+/// The stored progress of stream writer `writer` of `table`; it must have one.
+pub async fn progress(catalog: &dyn Catalog, table: &Table, writer: &str) -> WriterProgress {
+    catalog
+        .writer_progress(table.ident(), writer)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no progress stored for writer {writer}"))
 }
 
 /// Asserts that `ids` holds exactly `0..n`, each once.

@@ -11,7 +11,7 @@ use floe_catalog::Catalog;
 use floe_table::ErrorKind;
 use floe_table::stream::{AppendIntent, PendingFlush, StreamWriter, StreamWriterConfig};
 
-use super::assert_exactly_once;
+use super::{assert_exactly_once, progress};
 use crate::common::{
     Db, Env, Fault, FaultyCatalog, batch, ids_of, pyiceberg_scan, scan_ids, write,
 };
@@ -80,12 +80,7 @@ async fn pipelined_writers(db: Db) {
     let table = env.load("t").await;
     assert_exactly_once(&scan_ids(&table).await, writers * batches * ROWS);
     for w in 0..writers {
-        let p = env
-            .catalog
-            .writer_progress(table.ident(), &format!("w{w}"))
-            .await
-            .unwrap()
-            .unwrap();
+        let p = progress(env.catalog.as_ref(), &table, &format!("w{w}")).await;
         assert_eq!(p.last_seq, batches - 1);
     }
     let files = (writers * batches) as usize;
@@ -153,12 +148,7 @@ async fn zombie_with_batches_in_flight(db: Db) {
     new.close().await.unwrap();
     let table = env.load("t").await;
     assert_exactly_once(&scan_ids(&table).await, 6 * ROWS);
-    let p = env
-        .catalog
-        .writer_progress(table.ident(), "z")
-        .await
-        .unwrap()
-        .unwrap();
+    let p = progress(env.catalog.as_ref(), &table, "z").await;
     assert_eq!((p.epoch, p.last_seq), (2, 5));
 }
 
@@ -201,12 +191,7 @@ async fn unknown_outcome_with_batches_in_flight() {
         w.close().await.unwrap();
         let table = env.load("t").await;
         assert_exactly_once(&scan_ids(&table).await, 12 * ROWS);
-        let p = env
-            .catalog
-            .writer_progress(table.ident(), "u")
-            .await
-            .unwrap()
-            .unwrap();
+        let p = progress(env.catalog.as_ref(), &table, "u").await;
         assert_eq!(p.last_seq, 11, "commit {commit}");
     }
 }

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::compute::concat_batches;
-use floe_catalog::Catalog;
 use floe_table::ErrorKind;
 use floe_table::stream::{StreamWriter, StreamWriterConfig, WATERMARK_SUMMARY_KEY};
 
-use super::assert_exactly_once;
+use super::{assert_exactly_once, progress};
 use crate::common::{Db, Env, FaultyCatalog, batch, scan_ids};
 
 fn config(max_rows: usize, max_delay_ms: u64) -> StreamWriterConfig {
@@ -94,12 +93,7 @@ async fn restart_fences_the_old_instance(db: Db) {
     assert!(ack.snapshot_id != first.snapshot_id);
     let table = env.load("t").await;
     assert_exactly_once(&scan_ids(&table).await, 30);
-    let p = env
-        .catalog
-        .writer_progress(table.ident(), "w")
-        .await
-        .unwrap()
-        .unwrap();
+    let p = progress(env.catalog.as_ref(), &table, "w").await;
     assert_eq!(
         (p.epoch, p.last_seq, p.snapshot_id),
         (2, 2, Some(ack.snapshot_id))

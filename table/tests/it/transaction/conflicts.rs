@@ -23,6 +23,17 @@ async fn two_writers(env: &Env, props: &[(&str, &str)]) -> (Table, Table) {
     (env.load("t").await, env.load_with(other, "t").await)
 }
 
+/// [`two_writers`], then the fast one appends rows 100..105 to partition `cat`: the
+/// slow writer, and the fast one as of its append.
+async fn after_an_append_to(env: &Env, props: &[(&str, &str)], cat: &str) -> (Table, Table) {
+    let (slow, fast) = two_writers(env, props).await;
+    let fast = fast
+        .append(vec![batch(&fast, 100..105, cat)])
+        .await
+        .unwrap();
+    (slow, fast)
+}
+
 fn assert_conflict(err: &floe_table::Error, op: &str) {
     assert_eq!(err.kind(), ErrorKind::CommitFailed, "{err}");
     assert!(
@@ -81,11 +92,7 @@ async fn overwrite_a(t: &Table, level: IsolationLevel) -> floe_table::Result<Tab
 #[tokio::test]
 async fn overwrite_vs_append_in_range_fails_only_when_serializable() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
-    let fast = fast
-        .append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
+    let (slow, fast) = after_an_append_to(&env, &[], "a").await;
     let head = fast.current_snapshot().unwrap().snapshot_id;
     let err = overwrite_a(&slow, IsolationLevel::Serializable)
         .await
@@ -114,10 +121,8 @@ async fn overwrite_vs_append_in_range_fails_only_when_serializable() {
 #[tokio::test]
 async fn overwrite_isolation_level_comes_from_the_table_property() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", "snapshot")]).await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
+    let (slow, _) =
+        after_an_append_to(&env, &[("write.update.isolation-level", "snapshot")], "a").await;
     let files = write(&slow, 0..3, "a").await;
     let mut tx = slow.new_transaction();
     tx.add(
@@ -131,10 +136,7 @@ async fn overwrite_isolation_level_comes_from_the_table_property() {
 #[tokio::test]
 async fn overwrite_vs_append_elsewhere_succeeds() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
-    fast.append(vec![batch(&fast, 100..105, "b")])
-        .await
-        .unwrap();
+    let (slow, _) = after_an_append_to(&env, &[], "b").await;
     let t = overwrite_a(&slow, IsolationLevel::Serializable)
         .await
         .unwrap();
@@ -144,11 +146,7 @@ async fn overwrite_vs_append_elsewhere_succeeds() {
 #[tokio::test]
 async fn delete_by_filter_vs_append_elsewhere_succeeds_and_in_range_fails() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
-    let fast = fast
-        .append(vec![batch(&fast, 100..105, "b")])
-        .await
-        .unwrap();
+    let (slow, fast) = after_an_append_to(&env, &[], "b").await;
     let t = slow.delete(cat("a")).await.unwrap();
     assert_eq!(live_records(&t).await, 15);
 
@@ -204,11 +202,8 @@ async fn rewrite_vs_concurrent_delete_of_the_same_file_fails() {
 #[tokio::test]
 async fn rewrite_vs_concurrent_append_succeeds() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
+    let (slow, _) = after_an_append_to(&env, &[], "a").await;
     let a = file_of(&slow, "a").await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
     let compacted = write(&slow, 0..10, "a").await;
     let mut tx = slow.new_transaction();
     tx.add(
@@ -252,11 +247,8 @@ async fn row_delta_vs_concurrent_removal_of_its_data_file_fails() {
 #[tokio::test]
 async fn row_delta_vs_concurrent_append_succeeds() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
+    let (slow, _) = after_an_append_to(&env, &[], "a").await;
     let a = file_of(&slow, "a").await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
     let t = add_position_deletes(&slow, &a, &[0]).await.unwrap();
     assert_eq!(t.current_snapshot().unwrap().sequence_number, 3);
 }
@@ -280,10 +272,8 @@ async fn replace_a_after_append_to(
     appended: &str,
 ) -> (Env, floe_table::Result<Table>) {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", level)]).await;
-    fast.append(vec![batch(&fast, 100..105, appended)])
-        .await
-        .unwrap();
+    let (slow, _) =
+        after_an_append_to(&env, &[("write.update.isolation-level", level)], appended).await;
     let mut tx = slow.new_transaction();
     tx.replace_partitions_batches(&[batch(&slow, 0..2, "a")])
         .await
@@ -336,10 +326,7 @@ async fn schema_change_vs_concurrent_schema_change_rebases() {
 #[tokio::test]
 async fn retries_give_up_after_the_configured_number() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[("commit.retry.num-retries", "0")]).await;
-    fast.append(vec![batch(&fast, 100..105, "b")])
-        .await
-        .unwrap();
+    let (slow, _) = after_an_append_to(&env, &[("commit.retry.num-retries", "0")], "b").await;
     let err = slow
         .append(vec![batch(&slow, 200..205, "b")])
         .await
@@ -351,11 +338,8 @@ async fn retries_give_up_after_the_configured_number() {
 #[tokio::test]
 async fn deleting_named_files_vs_concurrent_append_succeeds() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
+    let (slow, _) = after_an_append_to(&env, &[], "a").await;
     let a = file_of(&slow, "a").await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
     let mut tx = slow.new_transaction();
     tx.add(SnapshotUpdate::delete().delete_data_file(a.file_path.clone()));
     let t = tx.commit().await.unwrap();
@@ -366,11 +350,7 @@ async fn deleting_named_files_vs_concurrent_append_succeeds() {
 #[tokio::test]
 async fn stacked_snapshots_rebase_together() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
-    let fast = fast
-        .append(vec![batch(&fast, 100..105, "b")])
-        .await
-        .unwrap();
+    let (slow, fast) = after_an_append_to(&env, &[], "b").await;
     let files = write(&slow, 300..302, "a").await;
     let mut tx = slow.new_transaction();
     tx.delete_where(cat("a"));
@@ -440,10 +420,8 @@ async fn rewrite_without_starting_sequence_number_conflicts_with_equality_delete
 #[tokio::test]
 async fn delete_by_filter_vs_append_in_range_succeeds_under_snapshot_isolation() {
     let env = Env::sqlite().await;
-    let (slow, fast) = two_writers(&env, &[("write.delete.isolation-level", "snapshot")]).await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
+    let (slow, _) =
+        after_an_append_to(&env, &[("write.delete.isolation-level", "snapshot")], "a").await;
     let t = slow.delete(cat("a")).await.unwrap();
     // The filter is applied to the table committed to (as Java's delete by filter).
     assert_eq!(scan_ids(&t).await, (10..20).collect::<Vec<_>>());
