@@ -3,6 +3,7 @@
 //! first committed. Outcomes follow Iceberg (checklist §5).
 
 use floe_spec::expr::{Expression, Reference};
+use floe_spec::manifest::DataFile;
 use floe_spec::values::Datum;
 use floe_table::transaction::{IsolationLevel, SchemaUpdate, SnapshotUpdate};
 use floe_table::{ErrorKind, Table};
@@ -176,6 +177,19 @@ async fn delete_vs_delete_of_the_same_files_fails_under_both_levels() {
     }
 }
 
+/// Rewrites data file `a` (the 10 rows of partition `a`) into a new file that the
+/// transaction writes: the outcome, and the new file.
+async fn rewrite_a(t: &Table, a: &DataFile) -> (floe_table::Result<Table>, Vec<DataFile>) {
+    let mut tx = t.new_transaction();
+    let compacted = tx.write_batches(&[batch(t, 0..10, "a")]).await.unwrap();
+    tx.add(
+        SnapshotUpdate::rewrite()
+            .delete_data_file(a.file_path.clone())
+            .add_data_files(compacted.clone()),
+    );
+    (tx.commit().await, compacted)
+}
+
 #[tokio::test]
 async fn rewrite_vs_concurrent_delete_of_the_same_file_fails() {
     for level in ["serializable", "snapshot"] {
@@ -183,14 +197,8 @@ async fn rewrite_vs_concurrent_delete_of_the_same_file_fails() {
         let (slow, fast) = two_writers(&env, &[("write.delete.isolation-level", level)]).await;
         let a = file_of(&slow, "a").await;
         fast.delete(cat("a")).await.unwrap();
-        let mut tx = slow.new_transaction();
-        let compacted = tx.write_batches(&[batch(&slow, 0..10, "a")]).await.unwrap();
-        tx.add(
-            SnapshotUpdate::rewrite()
-                .delete_data_file(a.file_path.clone())
-                .add_data_files(compacted.clone()),
-        );
-        let err = tx.commit().await.unwrap_err();
+        let (result, compacted) = rewrite_a(&slow, &a).await;
+        let err = result.unwrap_err();
         assert_conflict(&err, "rewrite files");
         assert!(err.to_string().contains(&a.file_path), "{err}");
         // The rewritten data file the transaction wrote itself is cleaned up.
@@ -204,14 +212,7 @@ async fn rewrite_vs_concurrent_append_succeeds() {
     let env = Env::sqlite().await;
     let (slow, _) = after_an_append_to(&env, &[], "a").await;
     let a = file_of(&slow, "a").await;
-    let compacted = write(&slow, 0..10, "a").await;
-    let mut tx = slow.new_transaction();
-    tx.add(
-        SnapshotUpdate::rewrite()
-            .delete_data_file(a.file_path.clone())
-            .add_data_files(compacted),
-    );
-    let t = tx.commit().await.unwrap();
+    let t = rewrite_a(&slow, &a).await.0.unwrap();
     assert_eq!(live_records(&t).await, 25);
 }
 
@@ -221,14 +222,7 @@ async fn rewrite_vs_concurrent_position_delete_on_the_file_fails() {
     let (slow, fast) = two_writers(&env, &[]).await;
     let a = file_of(&slow, "a").await;
     add_position_deletes(&fast, &a, &[1]).await.unwrap();
-    let compacted = write(&slow, 0..10, "a").await;
-    let mut tx = slow.new_transaction();
-    tx.add(
-        SnapshotUpdate::rewrite()
-            .delete_data_file(a.file_path.clone())
-            .add_data_files(compacted),
-    );
-    let err = tx.commit().await.unwrap_err();
+    let err = rewrite_a(&slow, &a).await.0.unwrap_err();
     assert_conflict(&err, "rewrite files");
     assert!(err.to_string().contains("delete file"), "{err}");
 }
