@@ -40,16 +40,23 @@ async fn data_files(t: &Table) -> Vec<DataFile> {
     files
 }
 
-#[tokio::test]
-async fn compaction_folds_position_and_equality_deletes_into_few_files() {
-    let env = Env::sqlite().await;
-    let mut t = env.create("small", false, &[]).await;
-    for i in 0..20_i64 {
+/// Unpartitioned table `name` of `count` appends of 5 rows each in `a` (ids
+/// `0..5 * count`): one small file each.
+async fn small_files(env: &Env, name: &str, count: i64) -> Table {
+    let mut t = env.create(name, false, &[]).await;
+    for i in 0..count {
         t = t
             .append(vec![batch(&t, i * 5..i * 5 + 5, "a")])
             .await
             .unwrap();
     }
+    t
+}
+
+#[tokio::test]
+async fn compaction_folds_position_and_equality_deletes_into_few_files() {
+    let env = Env::sqlite().await;
+    let mut t = small_files(&env, "small", 20).await;
     // Position deletes of two rows of one file, equality deletes of three ids.
     let victim = data_files(&t)
         .await
@@ -186,13 +193,7 @@ async fn compaction_bin_packs_per_partition_and_sorts() {
 #[tokio::test]
 async fn a_concurrent_delete_makes_the_group_give_way_and_is_not_lost() {
     let env = Env::sqlite().await;
-    let mut t = env.create("race", false, &[]).await;
-    for i in 0..6_i64 {
-        t = t
-            .append(vec![batch(&t, i * 5..i * 5 + 5, "a")])
-            .await
-            .unwrap();
-    }
+    let t = small_files(&env, "race", 6).await;
     let stale = t.clone();
     // A position delete committed after the compaction planned (on `stale`).
     let victim = data_files(&t).await.remove(0);
