@@ -10,7 +10,7 @@ use floe_table::stream::{StreamWriter, StreamWriterConfig};
 use tokio::sync::oneshot;
 
 use super::{assert_exactly_once, progress};
-use crate::common::{Db, Env, Fault, FaultyCatalog, Lcg, batch, scan_ids};
+use crate::common::{Db, Env, Fault, Lcg, batch, scan_ids};
 
 const CHUNK: i64 = 10;
 const CHUNKS: i64 = 300;
@@ -26,10 +26,7 @@ async fn write_chunk(w: &StreamWriter, table: &Table, k: i64) {
 
 async fn killed_and_restarted(db: Db, seed: u64) {
     let env = Env::new(db).await;
-    env.create("t", true, &[]).await;
-    let faults = FaultyCatalog::new(env.catalog.clone());
-    let table = faults.table(&Env::ident("t")).await;
-    let committer = env.committer_on(faults.clone(), 1);
+    let (faults, table, committer) = env.faulty(true).await;
     let config = StreamWriterConfig {
         max_rows: usize::MAX,
         max_bytes: usize::MAX,

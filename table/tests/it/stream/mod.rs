@@ -17,7 +17,7 @@ use floe_catalog::{Catalog, WriterProgress};
 use floe_table::Table;
 use floe_table::stream::{GroupCommitConfig, GroupCommitter};
 
-use crate::common::Env;
+use crate::common::{Env, FaultyCatalog};
 
 /// Group committers on an environment's catalog and store.
 impl Env {
@@ -34,6 +34,16 @@ impl Env {
                 ..GroupCommitConfig::default()
             },
         )
+    }
+
+    /// Creates table `t` and opens it through a fault-injecting wrapper of the catalog;
+    /// returns the wrapper, the table and a group committer (1 ms window) on it.
+    pub async fn faulty(&self, partitioned: bool) -> (Arc<FaultyCatalog>, Table, GroupCommitter) {
+        self.create("t", partitioned, &[]).await;
+        let faults = FaultyCatalog::new(self.catalog.clone());
+        let table = faults.table(&Self::ident("t")).await;
+        let committer = self.committer_on(faults.clone(), 1);
+        (faults, table, committer)
     }
 }
 

@@ -12,9 +12,7 @@ use floe_table::ErrorKind;
 use floe_table::stream::{AppendIntent, PendingFlush, StreamWriter, StreamWriterConfig};
 
 use super::{assert_exactly_once, progress};
-use crate::common::{
-    Db, Env, Fault, FaultyCatalog, batch, ids_of, pyiceberg_scan, scan_ids, write,
-};
+use crate::common::{Db, Env, Fault, batch, ids_of, pyiceberg_scan, scan_ids, write};
 
 const ROWS: i64 = 10;
 
@@ -106,10 +104,7 @@ async fn pipelined_writers_postgres() {
 /// fence error, and the new instance resumes right after the last committed one.
 async fn zombie_with_batches_in_flight(db: Db) {
     let env = Env::new(db).await;
-    env.create("t", false, &[]).await;
-    let faults = FaultyCatalog::new(env.catalog.clone());
-    let table = faults.table(&Env::ident("t")).await;
-    let committer = env.committer_on(faults.clone(), 1);
+    let (faults, table, committer) = env.faulty(false).await;
     let old = StreamWriter::open(table.clone(), committer.clone(), config("z", 4))
         .await
         .unwrap();
@@ -169,10 +164,7 @@ async fn zombie_with_batches_in_flight_postgres() {
 async fn unknown_outcome_with_batches_in_flight() {
     for commit in [false, true] {
         let env = Env::new(Db::Sqlite).await;
-        env.create("t", false, &[]).await;
-        let faults = FaultyCatalog::new(env.catalog.clone());
-        let table = faults.table(&Env::ident("t")).await;
-        let committer = env.committer_on(faults.clone(), 1);
+        let (faults, table, committer) = env.faulty(false).await;
         let w = StreamWriter::open(table.clone(), committer, config("u", 4))
             .await
             .unwrap();

@@ -10,7 +10,7 @@ use floe_table::ErrorKind;
 use floe_table::stream::{StreamWriter, StreamWriterConfig, WATERMARK_SUMMARY_KEY};
 
 use super::{assert_exactly_once, progress};
-use crate::common::{Db, Env, FaultyCatalog, batch, scan_ids};
+use crate::common::{Db, Env, batch, scan_ids};
 
 fn config(max_rows: usize, max_delay_ms: u64) -> StreamWriterConfig {
     StreamWriterConfig {
@@ -115,10 +115,7 @@ async fn restart_fences_the_old_instance_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backpressure_bounds_the_buffer() {
     let env = Env::new(Db::Sqlite).await;
-    env.create("t", false, &[]).await;
-    let faults = FaultyCatalog::new(env.catalog.clone());
-    let table = faults.table(&Env::ident("t")).await;
-    let committer = env.committer_on(faults.clone(), 1);
+    let (faults, table, committer) = env.faulty(false).await;
     let one = batch(&table, 0..100, "x").get_array_memory_size();
     let budget = one * 3;
     let cfg = StreamWriterConfig {
