@@ -37,6 +37,7 @@ pub struct FaultyCatalog {
     inner: Arc<SqlCatalog>,
     faults: Mutex<VecDeque<Fault>>,
     commits: AtomicUsize,
+    injected: AtomicUsize,
     capture: bool,
     captured: Mutex<Vec<TableCommit>>,
 }
@@ -64,6 +65,7 @@ impl FaultyCatalog {
             inner,
             faults: Mutex::new(VecDeque::new()),
             commits: AtomicUsize::new(0),
+            injected: AtomicUsize::new(0),
             capture,
             captured: Mutex::new(Vec::new()),
         })
@@ -95,6 +97,11 @@ impl FaultyCatalog {
     /// How many commits were asked for (each attempt counts).
     pub fn commits(&self) -> usize {
         self.commits.load(Ordering::SeqCst)
+    }
+
+    /// How many commits met an armed fault.
+    pub fn injected(&self) -> usize {
+        self.injected.load(Ordering::SeqCst)
     }
 
     /// The commits captured so far, oldest first; the list is emptied.
@@ -173,6 +180,9 @@ impl Catalog for FaultyCatalog {
     async fn commit(&self, c: Vec<TableCommit>, key: Option<String>) -> R<CommitResult> {
         self.commits.fetch_add(1, Ordering::SeqCst);
         let fault = self.faults.lock().unwrap().pop_front();
+        if fault.is_some() {
+            self.injected.fetch_add(1, Ordering::SeqCst);
+        }
         match fault {
             None if self.capture => self.capture(c).await,
             None => self.inner.commit(c, key).await,

@@ -180,6 +180,11 @@ async fn unknown_outcome_with_batches_in_flight() {
             p.wait().await.unwrap().unwrap();
         }
         assert_eq!(w.flushes(), 12);
+        assert_eq!(
+            faults.injected(),
+            1,
+            "commit {commit}: the outcome was not made unknown"
+        );
         w.close().await.unwrap();
         let table = env.load("t").await;
         assert_exactly_once(&scan_ids(&table).await, 12 * ROWS);
