@@ -19,7 +19,8 @@ use floe_table::stream::{GroupCommitConfig, GroupCommitter};
 
 use crate::common::{Env, FaultyCatalog};
 
-/// Group committers on an environment's catalog and store.
+/// The stream tests' additions to the shared environment: group committers on its
+/// store, and table `t` behind a fault-injecting catalog.
 impl Env {
     pub fn committer(&self, window_ms: u64) -> GroupCommitter {
         self.committer_on(self.catalog.clone(), window_ms)
