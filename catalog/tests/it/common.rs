@@ -6,10 +6,14 @@ use std::sync::Arc;
 
 use floe_catalog::{Catalog, SqlCatalog, SqlCatalogBuilder, TableIdent};
 use floe_spec::table_metadata::TableMetadata;
-use sqlx::Connection;
+
+#[path = "pg_schema.rs"]
+mod pg_schema;
+pub use pg_schema::PgSchema;
 
 pub use crate::conformance::{
-    append_commit, assert_kind, creation, files_under, ns, set_property, table, tid,
+    append_commit, assert_kind, creation, files_under, ns, refuses_outside_location, set_property,
+    table, tid,
 };
 
 /// Which database a test runs on.
@@ -25,7 +29,7 @@ pub struct Fixture {
     pub url: String,
     pub warehouse: tempfile::TempDir,
     _sqlite_dir: Option<tempfile::TempDir>,
-    pg_schema: Option<(String, String)>,
+    _pg_schema: Option<PgSchema>,
 }
 
 impl Fixture {
@@ -39,40 +43,18 @@ impl Fixture {
                     url,
                     warehouse,
                     _sqlite_dir: Some(dir),
-                    pg_schema: None,
+                    _pg_schema: None,
                 }
             }
             Db::Postgres => {
-                let base = std::env::var("FLOE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-                    panic!(
-                        "FLOE_TEST_POSTGRES_URL is not set: the PostgreSQL catalog tests need a \
-                         PostgreSQL server. Run `scripts/test`, which starts one and sets \
-                         FLOE_TEST_POSTGRES_URL=postgres://floe:floe@127.0.0.1:5432/floe_test"
-                    )
-                });
-                let schema = format!(
-                    "floe_it_{}_{}",
-                    std::process::id(),
-                    uuid::Uuid::new_v4().simple()
-                );
-                sqlx::any::install_default_drivers();
-                let mut conn = sqlx::AnyConnection::connect(&base)
+                let schema = tokio::task::spawn_blocking(|| PgSchema::new("floe_it"))
                     .await
-                    .unwrap_or_else(|e| {
-                        panic!("cannot connect to FLOE_TEST_POSTGRES_URL={base}: {e}")
-                    });
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test schema");
-                conn.close().await.ok();
-                let sep = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
                 Self {
-                    url,
+                    url: schema.url().to_owned(),
                     warehouse,
                     _sqlite_dir: None,
-                    pg_schema: Some((base, schema)),
+                    _pg_schema: Some(schema),
                 }
             }
         }
@@ -89,29 +71,6 @@ impl Fixture {
     /// A new catalog handle with its own connection pool.
     pub async fn catalog(&self) -> SqlCatalog {
         self.builder().build().await.expect("connect catalog")
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some((base, schema)) = self.pg_schema.take() {
-            // Drop the schema from a separate thread: we may be inside a runtime.
-            let handle = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async move {
-                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await {
-                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                            .execute(&mut conn)
-                            .await;
-                        let _ = conn.close().await;
-                    }
-                });
-            });
-            let _ = handle.join();
-        }
     }
 }
 

@@ -131,6 +131,16 @@ pub fn append_commit(ident: &TableIdent, meta: &TableMetadata, id: i64) -> Table
     )
 }
 
+/// Creating table `db.out` at a location outside the warehouse is refused.
+pub async fn refuses_outside_location(c: &dyn Catalog) {
+    let mut outside = creation("out");
+    outside.location = Some("/tmp/floe-not-the-warehouse/out".into());
+    assert_kind(
+        c.create_table(&ns(&["db"]), outside).await,
+        ErrorKind::DataInvalid,
+    );
+}
+
 /// A commit that sets one property (a metadata-only change).
 pub fn set_property(ident: &TableIdent, key: &str, value: &str) -> TableCommit {
     TableCommit::new(
@@ -515,12 +525,7 @@ pub async fn locations<H: Harness>(h: &H) {
     c.create_namespace(&ns(&["db"]), HashMap::new())
         .await
         .unwrap();
-    let mut outside = creation("out");
-    outside.location = Some("/tmp/floe-not-the-warehouse/out".into());
-    assert_kind(
-        c.create_table(&ns(&["db"]), outside).await,
-        ErrorKind::DataInvalid,
-    );
+    refuses_outside_location(c).await;
     let mut escape = creation("esc");
     escape.location = Some(format!("{}/../escape", h.warehouse_dir().display()));
     assert_kind(

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use floe_catalog::{Catalog, CommitStatus, ErrorKind, WriterProgressUpdate};
+use floe_catalog::{
+    Catalog, CommitStatus, ErrorKind, SqlCatalog, TableIdent, WriterProgressUpdate,
+};
 
 use crate::common::{
-    Db, Fixture, append_commit, assert_kind, creation, files_under, ns, set_property, table, tid,
+    Db, Fixture, append_commit, assert_kind, creation, files_under, ns, refuses_outside_location,
+    set_property, table, tid,
 };
 use crate::conformance::Harness;
 
@@ -85,12 +88,7 @@ async fn external_locations(fx: &Fixture) {
     c.create_namespace(&ns(&["db"]), HashMap::new())
         .await
         .unwrap();
-    let mut outside = creation("out");
-    outside.location = Some("/tmp/floe-not-the-warehouse/out".into());
-    assert_kind(
-        c.create_table(&ns(&["db"]), outside).await,
-        ErrorKind::DataInvalid,
-    );
+    refuses_outside_location(&c).await;
     // A catalog that allows external locations accepts it.
     let open = fx
         .builder()
@@ -103,6 +101,12 @@ async fn external_locations(fx: &Fixture) {
     ext.location = Some(ext_dir.path().display().to_string());
     open.create_table(&ns(&["db"]), ext).await.unwrap();
     assert_eq!(files_under(ext_dir.path()).len(), 1);
+}
+
+/// The stored (epoch, last seq, snapshot, watermark) of writer `stream-1`.
+async fn progress(c: &SqlCatalog, t: &TableIdent) -> (i64, i64, Option<i64>, Option<i64>) {
+    let p = c.writer_progress(t, "stream-1").await.unwrap().unwrap();
+    (p.epoch, p.last_seq, p.snapshot_id, p.watermark)
 }
 
 async fn writer_progress(fx: &Fixture) {
@@ -136,15 +140,7 @@ async fn writer_progress(fx: &Fixture) {
         .await
         .unwrap();
     assert_eq!(r1.status, CommitStatus::Committed);
-    let p = c
-        .writer_progress(&t.ident, "stream-1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (p.epoch, p.last_seq, p.snapshot_id, p.watermark),
-        (1, 1, Some(101), Some(1000))
-    );
+    assert_eq!(progress(&c, &t.ident).await, (1, 1, Some(101), Some(1000)));
 
     // The same batch again: a duplicate, answered with the original snapshot.
     let head = r1.tables[0].metadata.clone();
@@ -184,16 +180,8 @@ async fn writer_progress(fx: &Fixture) {
         .await,
         ErrorKind::CommitFailed,
     );
-    let p = c
-        .writer_progress(&t.ident, "stream-1")
-        .await
-        .unwrap()
-        .unwrap();
     // The watermark is kept when a batch does not report one.
-    assert_eq!(
-        (p.epoch, p.last_seq, p.snapshot_id, p.watermark),
-        (2, 2, Some(103), Some(1000))
-    );
+    assert_eq!(progress(&c, &t.ident).await, (2, 2, Some(103), Some(1000)));
 
     // A second writer; list them.
     let second = WriterProgressUpdate {

@@ -154,35 +154,30 @@ async fn requests_are_queued_listed_and_refused_when_bad() {
         .await;
     assert_eq!(other.body["tasks"], json!([]));
 
-    // Errors.
-    let m = server
-        .post(URI, json!({"action": "vacuum"}))
-        .await
-        .assert_error(400, "BadRequestException");
-    assert!(m.contains("vacuum") && m.contains("compact"), "{m}");
-    let m = server
-        .post(URI, json!({"action": "compact", "target-size": 5}))
-        .await
-        .assert_error(400, "BadRequestException");
-    assert!(m.contains("target-size"), "{m}");
-    let m = server
-        .post(URI, json!({"action": "compact", "min-input-files": "two"}))
-        .await
-        .assert_error(400, "BadRequestException");
-    assert!(m.contains("min-input-files"), "{m}");
-    let m = server
-        .post(URI, json!({"target-file-size-bytes": 5}))
-        .await
-        .assert_error(400, "BadRequestException");
-    assert!(m.contains("action"), "{m}");
-    server
-        .post(URI, json!({"action": "compact", "dry-run": "yes"}))
-        .await
-        .assert_error(400, "BadRequestException");
-    server
-        .post(URI, json!(["compact"]))
-        .await
-        .assert_error(400, "BadRequestException");
+    // Errors: bad request bodies (and what the message names)...
+    let bad_bodies: [(Value, &[&str]); 6] = [
+        (json!({"action": "vacuum"}), &["vacuum", "compact"]),
+        (
+            json!({"action": "compact", "target-size": 5}),
+            &["target-size"],
+        ),
+        (
+            json!({"action": "compact", "min-input-files": "two"}),
+            &["min-input-files"],
+        ),
+        (json!({"target-file-size-bytes": 5}), &["action"]),
+        (json!({"action": "compact", "dry-run": "yes"}), &[]),
+        (json!(["compact"]), &[]),
+    ];
+    for (body, named) in bad_bodies {
+        let m = server
+            .post(URI, body.clone())
+            .await
+            .assert_error(400, "BadRequestException");
+        for n in named {
+            assert!(m.contains(n), "{body}: {m}");
+        }
+    }
     server
         .raw(axum::http::Method::POST, URI, "{not json")
         .await
@@ -194,26 +189,26 @@ async fn requests_are_queued_listed_and_refused_when_bad() {
         )
         .await
         .assert_error(404, "NoSuchTableException");
-    server
-        .get("/v1/maintenance/tasks/999999")
-        .await
-        .assert_error(404, "NotFoundException");
-    server
-        .get("/v1/maintenance/tasks/abc")
-        .await
-        .assert_error(400, "BadRequestException");
-    server
-        .get("/v1/maintenance/tasks?status=sleeping")
-        .await
-        .assert_error(400, "BadRequestException");
-    server
-        .get("/v1/maintenance/tasks?table=t")
-        .await
-        .assert_error(400, "BadRequestException");
-    server
-        .get("/v1/maintenance/tasks?color=red")
-        .await
-        .assert_error(400, "BadRequestException");
+    // ... and bad task look-ups.
+    for (uri, status, error_type) in [
+        ("/v1/maintenance/tasks/999999", 404, "NotFoundException"),
+        ("/v1/maintenance/tasks/abc", 400, "BadRequestException"),
+        (
+            "/v1/maintenance/tasks?status=sleeping",
+            400,
+            "BadRequestException",
+        ),
+        ("/v1/maintenance/tasks?table=t", 400, "BadRequestException"),
+        (
+            "/v1/maintenance/tasks?color=red",
+            400,
+            "BadRequestException",
+        ),
+    ] {
+        let answer = server.get(uri).await;
+        assert_eq!(answer.status.as_u16(), status, "GET {uri}: {}", answer.text);
+        answer.assert_error(status, error_type);
+    }
 
     // Advertised and counted.
     let config = server.get("/v1/config").await;

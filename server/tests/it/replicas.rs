@@ -24,65 +24,20 @@ use http_body_util::BodyExt;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use tower::ServiceExt;
 
 use crate::common::create_table_body;
+
+/// A fresh PostgreSQL schema, dropped at the end (the catalog crate's test fixture).
+#[path = "../../../catalog/tests/it/pg_schema.rs"]
+mod pg_schema;
+use pg_schema::PgSchema;
 
 const TABLE: &str = "/v1/namespaces/db/tables/t";
 const STREAM_WRITERS: i64 = 8;
 const BATCHES: i64 = 12;
 const ROWS: i64 = 10;
 const BATCH_WRITERS: i64 = 4;
-
-/// A fresh PostgreSQL schema, dropped at the end.
-struct PgSchema {
-    base: String,
-    schema: String,
-    url: String,
-}
-
-impl PgSchema {
-    async fn new() -> Self {
-        let base = std::env::var("FLOE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-            panic!(
-                "FLOE_TEST_POSTGRES_URL is not set: the replica test needs a PostgreSQL \
-                 server, e.g. postgres://floe:floe@127.0.0.1:5432/floe_test"
-            )
-        });
-        let schema = format!("floe_replicas_{}", uuid::Uuid::new_v4().simple());
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&base).await.unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.ok();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-        Self { base, schema, url }
-    }
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (base, schema) = (self.base.clone(), self.schema.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                if let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 struct Replica {
     app: Router,
@@ -189,12 +144,12 @@ async fn scan(table: &Table) -> (Vec<(i64, String)>, i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_on_one_postgres() {
-    let pg = PgSchema::new().await;
+    let pg = PgSchema::new("floe_replicas");
     let dir = tempfile::tempdir().unwrap();
     let warehouse = dir.path().join("wh").display().to_string();
     let replicas = Arc::new([
-        Replica::new(&pg.url, &warehouse).await,
-        Replica::new(&pg.url, &warehouse).await,
+        Replica::new(pg.url(), &warehouse).await,
+        Replica::new(pg.url(), &warehouse).await,
     ]);
     let (s, _) = replicas[0]
         .call(

@@ -15,6 +15,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::pg_schema::PgSchema;
 use crate::python::{interop_dir, python, run_script};
 use crate::rest_pyiceberg::Server;
 
@@ -103,26 +104,27 @@ fn concurrent_appends(server: &Server) {
             "rows of an append nobody made: {key}"
         );
     }
-    let total = per_append * sure as u64;
-    assert_eq!(verify["total_rows"].as_u64().unwrap(), total, "{verify}");
-    assert_eq!(verify["total_records"].as_u64().unwrap(), total, "{verify}");
-    assert_eq!(
-        verify["planned_records"].as_u64().unwrap(),
-        total,
-        "{verify}"
-    );
+    assert_totals(&verify, per_append * sure as u64, sure as u64);
     assert_eq!(
         verify["total_data_files"], verify["planned_files"],
-        "{verify}"
-    );
-    assert_eq!(
-        verify["snapshots"].as_u64().unwrap(),
-        sure as u64,
         "{verify}"
     );
     eprintln!(
         "8 writers x {APPENDS_PER_WRITER} appends: {conflicts} conflicts retried by the scripts"
     );
+}
+
+/// What `rest_concurrency.py verify` reports agrees with `rows` rows in `snapshots`
+/// snapshots: rows read, the snapshot summary's records and the records a scan plans.
+fn assert_totals(verify: &Value, rows: u64, snapshots: u64) {
+    assert_eq!(verify["total_rows"].as_u64().unwrap(), rows, "{verify}");
+    assert_eq!(verify["total_records"].as_u64().unwrap(), rows, "{verify}");
+    assert_eq!(
+        verify["planned_records"].as_u64().unwrap(),
+        rows,
+        "{verify}"
+    );
+    assert_eq!(verify["snapshots"].as_u64().unwrap(), snapshots, "{verify}");
 }
 
 /// 8 processes append at once to a table whose PyIceberg commit retries are off, each
@@ -170,19 +172,7 @@ fn blind_appends(server: &Server) {
             "append {key}: {verify}"
         );
     }
-    let total = per_append * acked.len() as u64;
-    assert_eq!(verify["total_rows"].as_u64().unwrap(), total, "{verify}");
-    assert_eq!(verify["total_records"].as_u64().unwrap(), total, "{verify}");
-    assert_eq!(
-        verify["planned_records"].as_u64().unwrap(),
-        total,
-        "{verify}"
-    );
-    assert_eq!(
-        verify["snapshots"].as_u64().unwrap(),
-        acked.len() as u64,
-        "{verify}"
-    );
+    assert_totals(&verify, per_append * acked.len() as u64, acked.len() as u64);
     let metrics = &verify["metrics"];
     assert_eq!(metrics["floe_commit_conflicts_total"], 0, "{verify}");
     let rebased = metrics["floe_commits_rebased_total"].as_u64().unwrap();
@@ -208,8 +198,8 @@ fn eight_pyiceberg_writers_without_retries_never_fail_on_sqlite() {
 
 #[test]
 fn eight_pyiceberg_writers_without_retries_never_fail_on_postgres() {
-    let pg = PgSchema::new();
-    let server = Server::start(&["--catalog", &pg.url, "--no-maintenance"]);
+    let pg = PgSchema::new("floe_rest");
+    let server = Server::start(&["--catalog", pg.url(), "--no-maintenance"]);
     blind_appends(&server);
     drop(server);
 }
@@ -221,64 +211,11 @@ fn eight_pyiceberg_writers_on_sqlite() {
     concurrent_appends(&server);
 }
 
-/// A fresh PostgreSQL schema for one run, dropped afterwards; the catalog URL selects
-/// it with `search_path` (as catalog/tests/it does).
-struct PgSchema {
-    base: String,
-    schema: String,
-    url: String,
-}
-
-fn pg_exec(base: &str, sql: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::Connection;
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(base)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to FLOE_TEST_POSTGRES_URL={base}: {e}"));
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-        conn.close().await.ok();
-    });
-}
-
-impl PgSchema {
-    fn new() -> Self {
-        let base = std::env::var("FLOE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-            panic!(
-                "FLOE_TEST_POSTGRES_URL is not set: run scripts/test, which starts PostgreSQL \
-                 and sets FLOE_TEST_POSTGRES_URL=postgres://floe:floe@127.0.0.1:5432/floe_test"
-            )
-        });
-        let schema = format!(
-            "floe_rest_{}_{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        );
-        pg_exec(&base, &format!("CREATE SCHEMA {schema}"));
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-        Self { base, schema, url }
-    }
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        pg_exec(
-            &self.base,
-            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
-        );
-    }
-}
-
 #[test]
 fn eight_pyiceberg_writers_on_postgres() {
-    let pg = PgSchema::new();
+    let pg = PgSchema::new("floe_rest");
     // No maintenance: the test counts one snapshot per acknowledged append.
-    let server = Server::start(&["--catalog", &pg.url, "--no-maintenance"]);
+    let server = Server::start(&["--catalog", pg.url(), "--no-maintenance"]);
     concurrent_appends(&server);
     // The end-to-end scenario on PostgreSQL too.
     let out = run_script("rest_pyiceberg.py", &[server.uri.as_ref()]);

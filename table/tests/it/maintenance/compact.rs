@@ -1,9 +1,7 @@
 //! Compaction: many small files become few with the same rows, position and equality
 //! deletes folded; dry runs; concurrent deletes make a group give way, never get lost.
 
-use std::sync::Arc;
-
-use arrow::array::{Int64Array, RecordBatch};
+use arrow::array::Int64Array;
 use floe_spec::expr::Reference;
 use floe_spec::manifest::{DataContentType, DataFile};
 use floe_spec::sort::{NullOrder, SortDirection, SortField, SortOrder};
@@ -11,68 +9,9 @@ use floe_spec::transform::Transform;
 use floe_spec::values::Datum;
 use floe_table::maintenance::{RewriteDataFiles, RewriteGroupStatus};
 use floe_table::table::Table;
-use floe_table::transaction::SnapshotUpdate;
-use floe_table::writer::{EqualityDeleteWriter, LocationGenerator, PositionDeleteWriter};
 use object_store::ObjectStoreExt;
 
-use crate::transaction::{Env, batch, scan_ids};
-
-fn locations(t: &Table) -> Arc<LocationGenerator> {
-    Arc::new(LocationGenerator::for_table(t.store().clone(), t.location(), t.properties()).unwrap())
-}
-
-/// Commits position deletes of `rows` of `file`.
-pub async fn add_position_deletes(
-    t: &Table,
-    file: &DataFile,
-    rows: &[i64],
-) -> floe_table::Result<Table> {
-    let path = t
-        .spec()
-        .partition_path(t.schema(), &file.partition)
-        .unwrap();
-    let mut w = PositionDeleteWriter::try_new(
-        t.properties(),
-        locations(t),
-        file.partition.clone(),
-        Some(path).filter(|p| !p.is_empty()),
-    )
-    .unwrap();
-    w.delete_positions(&file.file_path, rows.iter().copied());
-    let mut u = SnapshotUpdate::row_delta();
-    for d in w.close().await.unwrap() {
-        u = u.add_delete_file(d);
-    }
-    let mut tx = t.new_transaction();
-    tx.add(u.validate_data_files_exist([file.file_path.clone()]));
-    tx.commit().await
-}
-
-/// Commits equality deletes of `ids` (column `id`) on an unpartitioned table.
-pub async fn add_equality_deletes(t: &Table, ids: &[i64]) -> floe_table::Result<Table> {
-    let mut w = EqualityDeleteWriter::try_new(
-        t.schema(),
-        vec![1],
-        t.properties(),
-        locations(t),
-        Vec::new(),
-        None,
-    )
-    .unwrap();
-    let batch = RecordBatch::try_new(
-        w.arrow_schema().clone(),
-        vec![Arc::new(Int64Array::from(ids.to_vec()))],
-    )
-    .unwrap();
-    w.write(&batch).await.unwrap();
-    let mut u = SnapshotUpdate::row_delta();
-    for d in w.close().await.unwrap() {
-        u = u.add_delete_file(d);
-    }
-    let mut tx = t.new_transaction();
-    tx.add(u);
-    tx.commit().await
-}
+use crate::common::{Env, add_equality_deletes, add_position_deletes, batch, scan_ids};
 
 /// Live (data files, delete files, rows in data files) of the current snapshot.
 pub async fn live_counts(t: &Table) -> (usize, usize, i64) {
@@ -101,16 +40,23 @@ async fn data_files(t: &Table) -> Vec<DataFile> {
     files
 }
 
-#[tokio::test]
-async fn compaction_folds_position_and_equality_deletes_into_few_files() {
-    let env = Env::new().await;
-    let mut t = env.create("small", false, &[]).await;
-    for i in 0..20_i64 {
+/// Unpartitioned table `name` of `count` appends of 5 rows each in `a` (ids
+/// `0..5 * count`): one small file each.
+async fn small_files(env: &Env, name: &str, count: i64) -> Table {
+    let mut t = env.create(name, false, &[]).await;
+    for i in 0..count {
         t = t
             .append(vec![batch(&t, i * 5..i * 5 + 5, "a")])
             .await
             .unwrap();
     }
+    t
+}
+
+#[tokio::test]
+async fn compaction_folds_position_and_equality_deletes_into_few_files() {
+    let env = Env::sqlite().await;
+    let mut t = small_files(&env, "small", 20).await;
     // Position deletes of two rows of one file, equality deletes of three ids.
     let victim = data_files(&t)
         .await
@@ -161,7 +107,7 @@ async fn compaction_folds_position_and_equality_deletes_into_few_files() {
 
 #[tokio::test]
 async fn compaction_bin_packs_per_partition_and_sorts() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let mut t = env.create("parts", true, &[]).await;
     for i in 0..6_i64 {
         for cat in ["x", "y", "z"] {
@@ -246,14 +192,8 @@ async fn compaction_bin_packs_per_partition_and_sorts() {
 
 #[tokio::test]
 async fn a_concurrent_delete_makes_the_group_give_way_and_is_not_lost() {
-    let env = Env::new().await;
-    let mut t = env.create("race", false, &[]).await;
-    for i in 0..6_i64 {
-        t = t
-            .append(vec![batch(&t, i * 5..i * 5 + 5, "a")])
-            .await
-            .unwrap();
-    }
+    let env = Env::sqlite().await;
+    let t = small_files(&env, "race", 6).await;
     let stale = t.clone();
     // A position delete committed after the compaction planned (on `stale`).
     let victim = data_files(&t).await.remove(0);

@@ -9,7 +9,7 @@ use floe_table::table::Table;
 use floe_table::transaction::RefUpdate;
 
 use super::{list_files, metadata_json, non_metadata, referenced_by_snapshots};
-use crate::transaction::{Env, batch, scan_ids};
+use crate::common::{Env, batch, scan_ids};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -44,7 +44,7 @@ fn newest_ts(t: &Table) -> i64 {
 
 #[tokio::test]
 async fn expiry_deletes_exactly_the_unreachable_files() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = history(&env, "exact", &[]).await;
     let rows = scan_ids(&t).await;
     let before = list_files(&t).await;
@@ -124,7 +124,7 @@ async fn expiry_deletes_exactly_the_unreachable_files() {
 
 #[tokio::test]
 async fn gc_disabled_expires_snapshots_but_deletes_nothing() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = history(&env, "nogc", &[("gc.enabled", "false")]).await;
     let before = list_files(&t).await;
     let result = ExpireSnapshots::new(&t)
@@ -144,7 +144,7 @@ async fn gc_disabled_expires_snapshots_but_deletes_nothing() {
 
 #[tokio::test]
 async fn dry_run_changes_nothing_and_reports_the_real_plan() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = history(&env, "dry", &[]).await;
     let before = list_files(&t).await;
     let now = newest_ts(&t) + 10 * DAY_MS;
@@ -175,7 +175,7 @@ async fn dry_run_changes_nothing_and_reports_the_real_plan() {
 
 #[tokio::test]
 async fn retention_by_age_refs_and_explicit_ids() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = history(&env, "refs", &[]).await;
     let ids: Vec<i64> = t
         .ancestors(t.current_snapshot().unwrap().snapshot_id)
@@ -248,7 +248,7 @@ async fn retention_by_age_refs_and_explicit_ids() {
 
 #[tokio::test]
 async fn branch_retention_overrides_and_table_properties() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = history(
         &env,
         "props",

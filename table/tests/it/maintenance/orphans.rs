@@ -14,7 +14,7 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::{list_files, metadata_json, referenced_by_snapshots};
-use crate::transaction::{Env, batch, scan_ids};
+use crate::common::{Env, batch, scan_ids};
 
 const DAY: Duration = Duration::from_hours(24);
 
@@ -39,20 +39,24 @@ async fn plant(t: &Table, relative: &str) -> String {
     path
 }
 
-#[tokio::test]
-async fn orphan_removal_deletes_old_orphans_only() {
-    let env = Env::new().await;
-    let mut t = env.create("orphans", true, &[]).await;
+/// Three appends of 3 rows in `a` (ids 0..3, 10..13, 20..23), then a delete of row
+/// `id`: four snapshots, one data file rewritten.
+async fn appends_and_a_delete(mut t: Table, id: i64) -> Table {
     for i in 0..3_i64 {
         t = t
             .append(vec![batch(&t, i * 10..i * 10 + 3, "a")])
             .await
             .unwrap();
     }
-    t = t
-        .delete(Reference::new("id").equal_to(Datum::Long(11)))
+    t.delete(Reference::new("id").equal_to(Datum::Long(id)))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn orphan_removal_deletes_old_orphans_only() {
+    let env = Env::sqlite().await;
+    let t = appends_and_a_delete(env.create("orphans", true, &[]).await, 11).await;
     let rows = scan_ids(&t).await;
     let old_data = plant(&t, "data/cat=a/old-orphan.parquet").await;
     let old_manifest = plant(&t, "metadata/old-orphan-m0.avro").await;
@@ -123,18 +127,9 @@ async fn orphan_removal_deletes_old_orphans_only() {
 
 #[tokio::test]
 async fn expired_files_left_by_gc_disabled_become_orphans() {
-    let env = Env::new().await;
-    let mut t = env.create("left", false, &[("gc.enabled", "false")]).await;
-    for i in 0..3_i64 {
-        t = t
-            .append(vec![batch(&t, i * 10..i * 10 + 3, "a")])
-            .await
-            .unwrap();
-    }
-    t = t
-        .delete(Reference::new("id").equal_to(Datum::Long(0)))
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let t = env.create("left", false, &[("gc.enabled", "false")]).await;
+    let t = appends_and_a_delete(t, 0).await;
     let newest = t.current_snapshot().unwrap().timestamp_ms;
     ExpireSnapshots::new(&t)
         .now_ms(newest + 10 * 86_400_000)
@@ -178,7 +173,7 @@ async fn expired_files_left_by_gc_disabled_become_orphans() {
 
 #[tokio::test]
 async fn metadata_files_that_left_the_log_are_cleaned() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let mut t = env
         .create(
             "meta",
@@ -252,7 +247,7 @@ async fn live_seqs(t: &Table) -> BTreeMap<String, (Option<i64>, Option<i64>, Opt
 
 #[tokio::test]
 async fn manifest_rewrite_merges_and_keeps_every_entry() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let mut t = env.create("manifests", true, &[]).await;
     for i in 0..12_i64 {
         let cat = ["a", "b", "c"][usize::try_from(i % 3).unwrap()];

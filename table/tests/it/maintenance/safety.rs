@@ -18,7 +18,7 @@ use floe_table::maintenance::{ExpireSnapshots, RewriteDataFiles, RewriteManifest
 use floe_table::table::Table;
 use object_store::ObjectStoreExt;
 
-use crate::transaction::{Env, batch, scan_ids};
+use crate::common::{Env, batch, scan_ids};
 
 const WRITERS: i64 = 4;
 const APPENDS_EACH: i64 = 12;
@@ -89,7 +89,7 @@ async fn referenced_files_exist(t: &Table) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_beside_writers_and_a_deleter_loses_nothing() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let props = [
         ("commit.retry.num-retries", "100"),
         ("commit.retry.min-wait-ms", "2"),

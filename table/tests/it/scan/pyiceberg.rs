@@ -2,11 +2,9 @@
 //! three appends, a copy-on-write delete, schema evolution, one more append) and
 //! comparing with the rows PyIceberg reads back.
 //!
-//! The interpreter is `FLOE_TEST_PYTHON` (set by `scripts/test`), else the venv in
-//! `~/.cache/floe/venv`.
+//! The interpreter is `FLOE_TEST_PYTHON` (set by `scripts/test`); without it the test
+//! fails.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -19,13 +17,7 @@ use floe_table::scan::{FileRead, ObjectStoreFileRead, TableScanBuilder};
 use object_store::local::LocalFileSystem;
 use serde_json::Value;
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("FLOE_TEST_PYTHON").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME or FLOE_TEST_PYTHON must be set");
-    PathBuf::from(home).join(".cache/floe/venv/bin/python")
-}
+use crate::common::run_python;
 
 fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> &'a T {
     b.column_by_name(name)
@@ -91,21 +83,7 @@ async fn reads_the_table_pyiceberg_wrote() {
     let dir = std::env::temp_dir().join(format!("floe-scan-pyiceberg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/interop/pyiceberg_write.py"
-    );
-    let out = Command::new(python())
-        .arg(script)
-        .arg(&dir)
-        .output()
-        .expect("run the PyIceberg fixture");
-    assert!(
-        out.status.success(),
-        "pyiceberg_write.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = run_python("pyiceberg_write.py", [&dir]);
     let expected: Value =
         serde_json::from_slice(&std::fs::read(summary["expected"].as_str().unwrap()).unwrap())
             .unwrap();

@@ -8,8 +8,8 @@ use floe_catalog::Catalog;
 use floe_table::stream::{AppendIntent, WATERMARK_SUMMARY_KEY};
 use floe_table::{ErrorKind, Table};
 
-use super::{Db, Env, assert_exactly_once, scan_ids};
-use crate::transaction::write;
+use super::assert_exactly_once;
+use crate::common::{Db, Env, scan_ids, write};
 
 const ROWS: i64 = 10;
 
@@ -36,7 +36,7 @@ fn intent(
 /// writer's progress at its last seq.
 async fn concurrent_writers(db: Db) {
     let env = Env::new(db).await;
-    let table = env.create("t", true).await;
+    let table = env.create("t", true, &[]).await;
     let committer = env.committer(5);
     let writers = 16_i64;
     let batches = 8_i64;
@@ -154,7 +154,7 @@ async fn concurrent_writers_postgres() {
 /// refused after a reopen; both fail alone inside a group with good intents.
 async fn duplicates_and_fencing(db: Db) {
     let env = Env::new(db).await;
-    let table = env.create("t", false).await;
+    let table = env.create("t", false, &[]).await;
     let committer = env.committer(20);
     let cat = env.catalog.clone();
     let a = cat.open_writer(table.ident(), "a").await.unwrap();
@@ -273,7 +273,7 @@ async fn duplicates_and_fencing_postgres() {
 #[tokio::test]
 async fn bad_intents_fail_alone() {
     let env = Env::new(Db::Sqlite).await;
-    let table = env.create("t", true).await;
+    let table = env.create("t", true, &[]).await;
     let committer = env.committer(1);
     let mut arity = write(&table, 0..10, "x").await;
     arity[0].partition.clear();
@@ -318,7 +318,7 @@ async fn bad_intents_fail_alone() {
 /// their groups race for the compare-and-swap and rebase; every batch lands once.
 async fn two_committers(db: Db) {
     let env = Env::new(db).await;
-    let table = env.create("t", false).await;
+    let table = env.create("t", false, &[]).await;
     let committers = [
         env.committer(3),
         env.committer_on(env.other_catalog().await, 3),

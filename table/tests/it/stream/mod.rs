@@ -11,132 +11,17 @@ mod group;
 mod pipeline;
 mod writer;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, Int64Array, RecordBatch};
-use floe_catalog::{Catalog, NamespaceIdent, SqlCatalog, TableCreation, TableIdent};
-use floe_spec::partition::{UnboundPartitionField, UnboundPartitionSpec};
-use floe_spec::transform::Transform;
+use floe_catalog::{Catalog, WriterProgress};
 use floe_table::Table;
 use floe_table::stream::{GroupCommitConfig, GroupCommitter};
-use sqlx::Connection;
 
-use crate::transaction::schema;
+use crate::common::{Env, FaultyCatalog};
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Db {
-    Sqlite,
-    Postgres,
-}
-
-/// A catalog database (a temporary SQLite file, or a fresh PostgreSQL schema dropped at
-/// the end) and a temporary warehouse folder.
-pub struct Env {
-    _dir: tempfile::TempDir,
-    pub url: String,
-    pub warehouse: String,
-    pub catalog: Arc<SqlCatalog>,
-    pg_schema: Option<(String, String)>,
-}
-
+/// The stream tests' additions to the shared environment: group committers on its
+/// store, and table `t` behind a fault-injecting catalog.
 impl Env {
-    pub async fn new(db: Db) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let warehouse = dir.path().join("wh").display().to_string();
-        let (url, pg_schema) = match db {
-            Db::Sqlite => (
-                format!("sqlite://{}", dir.path().join("catalog.db").display()),
-                None,
-            ),
-            Db::Postgres => {
-                let base = std::env::var("FLOE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-                    panic!(
-                        "FLOE_TEST_POSTGRES_URL is not set: the PostgreSQL stream tests need a \
-                         PostgreSQL server, e.g. postgres://floe:floe@127.0.0.1:5432/floe_test"
-                    )
-                });
-                let schema = format!("floe_stream_{}", uuid::Uuid::new_v4().simple());
-                sqlx::any::install_default_drivers();
-                let mut conn = sqlx::AnyConnection::connect(&base)
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot connect to {base}: {e}"));
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.ok();
-                let sep = if base.contains('?') { '&' } else { '?' };
-                (
-                    format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-                    Some((base, schema)),
-                )
-            }
-        };
-        let catalog = Arc::new(
-            SqlCatalog::builder(&url, &warehouse)
-                .max_connections(8)
-                .build()
-                .await
-                .unwrap(),
-        );
-        catalog
-            .create_namespace(&NamespaceIdent::new(["db"]).unwrap(), HashMap::new())
-            .await
-            .unwrap();
-        Self {
-            _dir: dir,
-            url,
-            warehouse,
-            catalog,
-            pg_schema,
-        }
-    }
-
-    /// Another catalog handle on the same database and warehouse (another process, in
-    /// effect).
-    pub async fn other_catalog(&self) -> Arc<SqlCatalog> {
-        Arc::new(
-            SqlCatalog::builder(&self.url, &self.warehouse)
-                .max_connections(4)
-                .build()
-                .await
-                .unwrap(),
-        )
-    }
-
-    pub fn ident(name: &str) -> TableIdent {
-        TableIdent::new(NamespaceIdent::new(["db"]).unwrap(), name).unwrap()
-    }
-
-    /// Creates table `name` (`id` long, `cat` string, `v` long), partitioned by `cat`
-    /// if `partitioned`.
-    pub async fn create(&self, name: &str, partitioned: bool) -> Table {
-        let mut creation = TableCreation::new(name, schema());
-        if partitioned {
-            creation.partition_spec = Some(UnboundPartitionSpec {
-                spec_id: None,
-                fields: vec![UnboundPartitionField {
-                    source_id: 2,
-                    field_id: None,
-                    name: "cat".into(),
-                    transform: Transform::Identity,
-                }],
-            });
-        }
-        let ns = NamespaceIdent::new(["db"]).unwrap();
-        self.catalog.create_table(&ns, creation).await.unwrap();
-        self.load(name).await
-    }
-
-    pub async fn load(&self, name: &str) -> Table {
-        let store = self.catalog.warehouse().store().clone();
-        Table::load(self.catalog.clone(), &Self::ident(name), store)
-            .await
-            .unwrap()
-    }
-
     pub fn committer(&self, window_ms: u64) -> GroupCommitter {
         self.committer_on(self.catalog.clone(), window_ms)
     }
@@ -151,49 +36,25 @@ impl Env {
             },
         )
     }
-}
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some((base, schema)) = self.pg_schema.take() {
-            let handle = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    if let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await {
-                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                            .execute(&mut conn)
-                            .await;
-                        let _ = conn.close().await;
-                    }
-                });
-            });
-            let _ = handle.join();
-        }
+    /// Creates table `t` and opens it through a fault-injecting wrapper of the catalog;
+    /// returns the wrapper, the table and a group committer (1 ms window) on it.
+    pub async fn faulty(&self, partitioned: bool) -> (Arc<FaultyCatalog>, Table, GroupCommitter) {
+        self.create("t", partitioned, &[]).await;
+        let faults = FaultyCatalog::new(self.catalog.clone());
+        let table = faults.table(&Self::ident("t")).await;
+        let committer = self.committer_on(faults.clone(), 1);
+        (faults, table, committer)
     }
 }
 
-/// Every `id` of the table's current snapshot, sorted.
-pub async fn scan_ids(table: &Table) -> Vec<i64> {
-    let batches: Vec<RecordBatch> = table
-        .scan()
-        .select(["id"])
-        .build()
-        .unwrap()
-        .to_arrow()
+/// The stored progress of stream writer `writer` of `table`; it must have one.
+pub async fn progress(catalog: &dyn Catalog, table: &Table, writer: &str) -> WriterProgress {
+    catalog
+        .writer_progress(table.ident(), writer)
         .await
-        .unwrap();
-    let mut ids = Vec::new();
-    for b in batches {
-        let col = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
-        for i in 0..col.len() {
-            ids.push(col.value(i));
-        }
-    }
-    ids.sort_unstable();
-    ids
+        .unwrap()
+        .unwrap_or_else(|| panic!("no progress stored for writer {writer}"))
 }
 
 /// Asserts that `ids` holds exactly `0..n`, each once.

@@ -5,18 +5,14 @@
 //! manifest list that stays short over hundreds of group commits (PyIceberg reads the
 //! merged table).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use floe_catalog::Catalog;
+use floe_table::ErrorKind;
 use floe_table::stream::{AppendIntent, PendingFlush, StreamWriter, StreamWriterConfig};
-use floe_table::{ErrorKind, Table};
-use tokio::sync::{Notify, oneshot};
 
-use super::faults::{Fault, FaultCatalog};
-use super::{Db, Env, assert_exactly_once, scan_ids};
-use crate::transaction::interop::{ids_of, pyiceberg_scan, python};
-use crate::transaction::{batch, write};
+use super::{assert_exactly_once, progress};
+use crate::common::{Db, Env, Fault, batch, ids_of, pyiceberg_scan, scan_ids, write};
 
 const ROWS: i64 = 10;
 
@@ -41,7 +37,7 @@ fn manifest_bound(files: usize) -> usize {
 /// progress at its last seq, and a short manifest list.
 async fn pipelined_writers(db: Db) {
     let env = Env::new(db).await;
-    let table = env.create("t", false).await;
+    let table = env.create("t", false, &[]).await;
     let committer = env.committer(2);
     let (writers, batches) = (8_i64, 24_i64);
     let mut tasks = Vec::new();
@@ -82,12 +78,7 @@ async fn pipelined_writers(db: Db) {
     let table = env.load("t").await;
     assert_exactly_once(&scan_ids(&table).await, writers * batches * ROWS);
     for w in 0..writers {
-        let p = env
-            .catalog
-            .writer_progress(table.ident(), &format!("w{w}"))
-            .await
-            .unwrap()
-            .unwrap();
+        let p = progress(env.catalog.as_ref(), &table, &format!("w{w}")).await;
         assert_eq!(p.last_seq, batches - 1);
     }
     let files = (writers * batches) as usize;
@@ -113,24 +104,13 @@ async fn pipelined_writers_postgres() {
 /// fence error, and the new instance resumes right after the last committed one.
 async fn zombie_with_batches_in_flight(db: Db) {
     let env = Env::new(db).await;
-    let plain = env.create("t", false).await;
-    let faults = Arc::new(FaultCatalog::new(env.catalog.clone()));
-    let catalog: Arc<dyn Catalog> = faults.clone();
-    let table = Table::load(catalog.clone(), plain.ident(), plain.store().clone())
-        .await
-        .unwrap();
-    let committer = env.committer_on(catalog.clone(), 1);
+    let (faults, table, committer) = env.faulty(false).await;
     let old = StreamWriter::open(table.clone(), committer.clone(), config("z", 4))
         .await
         .unwrap();
     old.write(&batch(&table, 0..ROWS, "x")).await.unwrap();
     old.flush().await.unwrap().unwrap();
-    let (entered, entered_rx) = oneshot::channel();
-    let release = Arc::new(Notify::new());
-    faults.arm(Fault::Hold {
-        entered,
-        release: release.clone(),
-    });
+    let (entered_rx, release) = faults.hold();
     let mut pending = Vec::new();
     let mut entered_rx = Some(entered_rx);
     for k in 1..6_i64 {
@@ -163,12 +143,7 @@ async fn zombie_with_batches_in_flight(db: Db) {
     new.close().await.unwrap();
     let table = env.load("t").await;
     assert_exactly_once(&scan_ids(&table).await, 6 * ROWS);
-    let p = env
-        .catalog
-        .writer_progress(table.ident(), "z")
-        .await
-        .unwrap()
-        .unwrap();
+    let p = progress(env.catalog.as_ref(), &table, "z").await;
     assert_eq!((p.epoch, p.last_seq), (2, 5));
 }
 
@@ -189,13 +164,7 @@ async fn zombie_with_batches_in_flight_postgres() {
 async fn unknown_outcome_with_batches_in_flight() {
     for commit in [false, true] {
         let env = Env::new(Db::Sqlite).await;
-        let plain = env.create("t", false).await;
-        let faults = Arc::new(FaultCatalog::new(env.catalog.clone()));
-        let catalog: Arc<dyn Catalog> = faults.clone();
-        let table = Table::load(catalog.clone(), plain.ident(), plain.store().clone())
-            .await
-            .unwrap();
-        let committer = env.committer_on(catalog, 1);
+        let (faults, table, committer) = env.faulty(false).await;
         let w = StreamWriter::open(table.clone(), committer, config("u", 4))
             .await
             .unwrap();
@@ -211,15 +180,15 @@ async fn unknown_outcome_with_batches_in_flight() {
             p.wait().await.unwrap().unwrap();
         }
         assert_eq!(w.flushes(), 12);
+        assert_eq!(
+            faults.injected(),
+            1,
+            "commit {commit}: the outcome was not made unknown"
+        );
         w.close().await.unwrap();
         let table = env.load("t").await;
         assert_exactly_once(&scan_ids(&table).await, 12 * ROWS);
-        let p = env
-            .catalog
-            .writer_progress(table.ident(), "u")
-            .await
-            .unwrap()
-            .unwrap();
+        let p = progress(env.catalog.as_ref(), &table, "u").await;
         assert_eq!(p.last_seq, 11, "commit {commit}");
     }
 }
@@ -229,7 +198,7 @@ async fn unknown_outcome_with_batches_in_flight() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gaps_are_refused() {
     let env = Env::new(Db::Sqlite).await;
-    let table = env.create("t", false).await;
+    let table = env.create("t", false, &[]).await;
     let committer = env.committer(20);
     let opened = env.catalog.open_writer(table.ident(), "g").await.unwrap();
     let intent = |seq: i64, after: i64, files| AppendIntent {
@@ -270,7 +239,7 @@ async fn gaps_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifest_merge_bounds_the_list() {
     let env = Env::new(Db::Sqlite).await;
-    let table = env.create("t", true).await;
+    let table = env.create("t", true, &[]).await;
     let committer = env.committer(0);
     let opened = env.catalog.open_writer(table.ident(), "m").await.unwrap();
     let commits = 300_i64;
@@ -310,6 +279,6 @@ async fn manifest_merge_bounds_the_list() {
     assert_eq!(summary["total-records"], (commits * ROWS).to_string());
     assert_eq!(summary["total-data-files"], commits.to_string());
     assert!(max_seen >= 4, "the merge never let manifests gather");
-    let doc = pyiceberg_scan(&python(), table.metadata_location().unwrap());
+    let doc = pyiceberg_scan(table.metadata_location().unwrap());
     assert_exactly_once(&ids_of(&doc), commits * ROWS);
 }

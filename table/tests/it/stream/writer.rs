@@ -6,14 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::compute::concat_batches;
-use floe_catalog::Catalog;
+use floe_table::ErrorKind;
 use floe_table::stream::{StreamWriter, StreamWriterConfig, WATERMARK_SUMMARY_KEY};
-use floe_table::{ErrorKind, Table};
-use tokio::sync::{Notify, oneshot};
 
-use super::faults::{Fault, FaultCatalog};
-use super::{Db, Env, assert_exactly_once, scan_ids};
-use crate::transaction::batch;
+use super::{assert_exactly_once, progress};
+use crate::common::{Db, Env, batch, scan_ids};
 
 fn config(max_rows: usize, max_delay_ms: u64) -> StreamWriterConfig {
     StreamWriterConfig {
@@ -28,7 +25,7 @@ fn config(max_rows: usize, max_delay_ms: u64) -> StreamWriterConfig {
 #[tokio::test]
 async fn triggers_and_files_per_partition() {
     let env = Env::new(Db::Sqlite).await;
-    let table = env.create("t", true).await;
+    let table = env.create("t", true, &[]).await;
     let committer = env.committer(1);
     let w = StreamWriter::open(table.clone(), committer, config(100, 200))
         .await
@@ -71,7 +68,7 @@ async fn triggers_and_files_per_partition() {
 /// instance is fenced with a clear error, and stays failed.
 async fn restart_fences_the_old_instance(db: Db) {
     let env = Env::new(db).await;
-    let table = env.create("t", false).await;
+    let table = env.create("t", false, &[]).await;
     let committer = env.committer(1);
     let old = StreamWriter::open(table.clone(), committer.clone(), config(1_000, 60_000))
         .await
@@ -96,12 +93,7 @@ async fn restart_fences_the_old_instance(db: Db) {
     assert!(ack.snapshot_id != first.snapshot_id);
     let table = env.load("t").await;
     assert_exactly_once(&scan_ids(&table).await, 30);
-    let p = env
-        .catalog
-        .writer_progress(table.ident(), "w")
-        .await
-        .unwrap()
-        .unwrap();
+    let p = progress(env.catalog.as_ref(), &table, "w").await;
     assert_eq!(
         (p.epoch, p.last_seq, p.snapshot_id),
         (2, 2, Some(ack.snapshot_id))
@@ -123,13 +115,7 @@ async fn restart_fences_the_old_instance_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backpressure_bounds_the_buffer() {
     let env = Env::new(Db::Sqlite).await;
-    let plain = env.create("t", false).await;
-    let faults = Arc::new(FaultCatalog::new(env.catalog.clone()));
-    let catalog: Arc<dyn Catalog> = faults.clone();
-    let table = Table::load(catalog.clone(), plain.ident(), plain.store().clone())
-        .await
-        .unwrap();
-    let committer = env.committer_on(catalog, 1);
+    let (faults, table, committer) = env.faulty(false).await;
     let one = batch(&table, 0..100, "x").get_array_memory_size();
     let budget = one * 3;
     let cfg = StreamWriterConfig {
@@ -143,12 +129,7 @@ async fn backpressure_bounds_the_buffer() {
             .await
             .unwrap(),
     );
-    let (entered, entered_rx) = oneshot::channel();
-    let release = Arc::new(Notify::new());
-    faults.arm(Fault::Hold {
-        entered,
-        release: release.clone(),
-    });
+    let (entered_rx, release) = faults.hold();
     // The first batch flushes at once and its commit is held.
     w.write(&batch(&table, 0..100, "x")).await.unwrap();
     entered_rx.await.unwrap();

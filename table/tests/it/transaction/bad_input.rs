@@ -9,7 +9,7 @@ use floe_spec::values::Datum;
 use floe_table::ErrorKind;
 use floe_table::transaction::RefUpdate;
 
-use super::{Env, batch};
+use crate::common::{Env, batch};
 
 fn files_under(env: &Env) -> usize {
     fn walk(p: &std::path::Path) -> usize {
@@ -27,7 +27,7 @@ fn files_under(env: &Env) -> usize {
 
 #[tokio::test]
 async fn bad_input_is_a_clear_error_with_nothing_committed() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
     let location = t.metadata_location().unwrap().to_string();

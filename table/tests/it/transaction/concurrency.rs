@@ -7,14 +7,15 @@ use std::collections::HashMap;
 use floe_spec::expr::Reference;
 use floe_spec::values::Datum;
 
-use super::{Env, batch, live_records, summary, write};
+use super::{live_records, summary};
+use crate::common::{Env, batch, scan_ids, write};
 
 const APPENDERS: usize = 8;
 const APPENDS_EACH: i64 = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_deletes_and_overwrites_lose_nothing() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let props = [
         ("commit.retry.num-retries", "40"),
         ("commit.retry.min-wait-ms", "5"),
@@ -147,10 +148,7 @@ async fn concurrent_appends_deletes_and_overwrites_lose_nothing() {
         assert_eq!(by_cat(&format!("ow{d}")), 2);
     }
     assert_eq!(live_records(&t).await, n_acked as i64 * 5 + 4);
-    assert_eq!(
-        super::scan_ids(&t).await.len() as i64,
-        n_acked as i64 * 5 + 4
-    );
+    assert_eq!(scan_ids(&t).await.len() as i64, n_acked as i64 * 5 + 4);
     assert_eq!(
         summary(&t, "total-records"),
         Some((n_acked as i64 * 5 + 4).to_string())

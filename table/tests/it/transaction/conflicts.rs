@@ -9,8 +9,8 @@ use floe_table::transaction::{IsolationLevel, SchemaUpdate, SnapshotUpdate};
 use floe_table::{ErrorKind, Table};
 use object_store::ObjectStoreExt;
 
-use super::operations::add_position_deletes;
-use super::{Env, batch, live_paths, live_records, write};
+use super::{a_and_b, file_of, live_paths, live_records, summary};
+use crate::common::{Env, add_equality_deletes, add_position_deletes, batch, scan_ids, write};
 
 fn cat(c: &str) -> Expression {
     Reference::new("cat").equal_to(Datum::String(c.into()))
@@ -19,22 +19,20 @@ fn cat(c: &str) -> Expression {
 /// A partitioned table with 10 rows in `a` and 10 in `b`, and two handles on it: the
 /// writer that will lose the race, and the one that commits first.
 async fn two_writers(env: &Env, props: &[(&str, &str)]) -> (Table, Table) {
-    let t = env.create("t", true, props).await;
-    t.append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    a_and_b(env, props).await;
     let other = env.other_catalog().await;
     (env.load("t").await, env.load_with(other, "t").await)
 }
 
-async fn file_of(t: &Table, c: &str) -> DataFile {
-    t.live_entries(None)
+/// [`two_writers`], then the fast one appends rows 100..105 to partition `cat`: the
+/// slow writer, and the fast one as of its append.
+async fn after_an_append_to(env: &Env, props: &[(&str, &str)], cat: &str) -> (Table, Table) {
+    let (slow, fast) = two_writers(env, props).await;
+    let fast = fast
+        .append(vec![batch(&fast, 100..105, cat)])
         .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.data_file.partition == vec![Some(Datum::String(c.into()))])
-        .unwrap()
-        .data_file
+        .unwrap();
+    (slow, fast)
 }
 
 fn assert_conflict(err: &floe_table::Error, op: &str) {
@@ -47,7 +45,7 @@ fn assert_conflict(err: &floe_table::Error, op: &str) {
 
 #[tokio::test]
 async fn append_vs_append_always_succeeds() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let f1 = write(&slow, 100..105, "a").await;
     let f2 = write(&fast, 200..205, "a").await;
@@ -62,10 +60,7 @@ async fn append_vs_append_always_succeeds() {
     let live = live_paths(&slow).await;
     assert!(live.contains(&f1[0].file_path) && live.contains(&f2[0].file_path));
     assert_eq!(live_records(&slow).await, 30);
-    assert_eq!(
-        super::summary(&slow, "total-records").as_deref(),
-        Some("30")
-    );
+    assert_eq!(summary(&slow, "total-records").as_deref(), Some("30"));
     // The manifest list of the lost attempt was cleaned up; the new one is attempt 2.
     let list = &head.manifest_list;
     assert!(
@@ -97,12 +92,8 @@ async fn overwrite_a(t: &Table, level: IsolationLevel) -> floe_table::Result<Tab
 
 #[tokio::test]
 async fn overwrite_vs_append_in_range_fails_only_when_serializable() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
-    let fast = fast
-        .append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let (slow, fast) = after_an_append_to(&env, &[], "a").await;
     let head = fast.current_snapshot().unwrap().snapshot_id;
     let err = overwrite_a(&slow, IsolationLevel::Serializable)
         .await
@@ -130,11 +121,9 @@ async fn overwrite_vs_append_in_range_fails_only_when_serializable() {
 
 #[tokio::test]
 async fn overwrite_isolation_level_comes_from_the_table_property() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", "snapshot")]).await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let (slow, _) =
+        after_an_append_to(&env, &[("write.update.isolation-level", "snapshot")], "a").await;
     let files = write(&slow, 0..3, "a").await;
     let mut tx = slow.new_transaction();
     tx.add(
@@ -147,11 +136,8 @@ async fn overwrite_isolation_level_comes_from_the_table_property() {
 
 #[tokio::test]
 async fn overwrite_vs_append_elsewhere_succeeds() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
-    fast.append(vec![batch(&fast, 100..105, "b")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let (slow, _) = after_an_append_to(&env, &[], "b").await;
     let t = overwrite_a(&slow, IsolationLevel::Serializable)
         .await
         .unwrap();
@@ -160,12 +146,8 @@ async fn overwrite_vs_append_elsewhere_succeeds() {
 
 #[tokio::test]
 async fn delete_by_filter_vs_append_elsewhere_succeeds_and_in_range_fails() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
-    let fast = fast
-        .append(vec![batch(&fast, 100..105, "b")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let (slow, fast) = after_an_append_to(&env, &[], "b").await;
     let t = slow.delete(cat("a")).await.unwrap();
     assert_eq!(live_records(&t).await, 15);
 
@@ -181,7 +163,7 @@ async fn delete_by_filter_vs_append_elsewhere_succeeds_and_in_range_fails() {
 #[tokio::test]
 async fn delete_vs_delete_of_the_same_files_fails_under_both_levels() {
     for level in [IsolationLevel::Serializable, IsolationLevel::Snapshot] {
-        let env = Env::new().await;
+        let env = Env::sqlite().await;
         let (slow, fast) = two_writers(&env, &[]).await;
         fast.delete(cat("a")).await.unwrap();
         let mut tx = slow.new_transaction();
@@ -195,21 +177,28 @@ async fn delete_vs_delete_of_the_same_files_fails_under_both_levels() {
     }
 }
 
+/// Rewrites data file `a` (the 10 rows of partition `a`) into a new file that the
+/// transaction writes: the outcome, and the new file.
+async fn rewrite_a(t: &Table, a: &DataFile) -> (floe_table::Result<Table>, Vec<DataFile>) {
+    let mut tx = t.new_transaction();
+    let compacted = tx.write_batches(&[batch(t, 0..10, "a")]).await.unwrap();
+    tx.add(
+        SnapshotUpdate::rewrite()
+            .delete_data_file(a.file_path.clone())
+            .add_data_files(compacted.clone()),
+    );
+    (tx.commit().await, compacted)
+}
+
 #[tokio::test]
 async fn rewrite_vs_concurrent_delete_of_the_same_file_fails() {
     for level in ["serializable", "snapshot"] {
-        let env = Env::new().await;
+        let env = Env::sqlite().await;
         let (slow, fast) = two_writers(&env, &[("write.delete.isolation-level", level)]).await;
         let a = file_of(&slow, "a").await;
         fast.delete(cat("a")).await.unwrap();
-        let mut tx = slow.new_transaction();
-        let compacted = tx.write_batches(&[batch(&slow, 0..10, "a")]).await.unwrap();
-        tx.add(
-            SnapshotUpdate::rewrite()
-                .delete_data_file(a.file_path.clone())
-                .add_data_files(compacted.clone()),
-        );
-        let err = tx.commit().await.unwrap_err();
+        let (result, compacted) = rewrite_a(&slow, &a).await;
+        let err = result.unwrap_err();
         assert_conflict(&err, "rewrite files");
         assert!(err.to_string().contains(&a.file_path), "{err}");
         // The rewritten data file the transaction wrote itself is cleaned up.
@@ -220,44 +209,27 @@ async fn rewrite_vs_concurrent_delete_of_the_same_file_fails() {
 
 #[tokio::test]
 async fn rewrite_vs_concurrent_append_succeeds() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
+    let env = Env::sqlite().await;
+    let (slow, _) = after_an_append_to(&env, &[], "a").await;
     let a = file_of(&slow, "a").await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
-    let compacted = write(&slow, 0..10, "a").await;
-    let mut tx = slow.new_transaction();
-    tx.add(
-        SnapshotUpdate::rewrite()
-            .delete_data_file(a.file_path.clone())
-            .add_data_files(compacted),
-    );
-    let t = tx.commit().await.unwrap();
+    let t = rewrite_a(&slow, &a).await.0.unwrap();
     assert_eq!(live_records(&t).await, 25);
 }
 
 #[tokio::test]
 async fn rewrite_vs_concurrent_position_delete_on_the_file_fails() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let a = file_of(&slow, "a").await;
     add_position_deletes(&fast, &a, &[1]).await.unwrap();
-    let compacted = write(&slow, 0..10, "a").await;
-    let mut tx = slow.new_transaction();
-    tx.add(
-        SnapshotUpdate::rewrite()
-            .delete_data_file(a.file_path.clone())
-            .add_data_files(compacted),
-    );
-    let err = tx.commit().await.unwrap_err();
+    let err = rewrite_a(&slow, &a).await.0.unwrap_err();
     assert_conflict(&err, "rewrite files");
     assert!(err.to_string().contains("delete file"), "{err}");
 }
 
 #[tokio::test]
 async fn row_delta_vs_concurrent_removal_of_its_data_file_fails() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let a = file_of(&slow, "a").await;
     fast.delete(cat("a")).await.unwrap();
@@ -268,12 +240,9 @@ async fn row_delta_vs_concurrent_removal_of_its_data_file_fails() {
 
 #[tokio::test]
 async fn row_delta_vs_concurrent_append_succeeds() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
+    let env = Env::sqlite().await;
+    let (slow, _) = after_an_append_to(&env, &[], "a").await;
     let a = file_of(&slow, "a").await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
     let t = add_position_deletes(&slow, &a, &[0]).await.unwrap();
     assert_eq!(t.current_snapshot().unwrap().sequence_number, 3);
 }
@@ -281,7 +250,7 @@ async fn row_delta_vs_concurrent_append_succeeds() {
 #[tokio::test]
 async fn overwrite_vs_concurrent_row_delta_in_range_fails_under_both_levels() {
     for level in [IsolationLevel::Serializable, IsolationLevel::Snapshot] {
-        let env = Env::new().await;
+        let env = Env::sqlite().await;
         let (slow, fast) = two_writers(&env, &[]).await;
         let a = file_of(&fast, "a").await;
         add_position_deletes(&fast, &a, &[0]).await.unwrap();
@@ -290,19 +259,27 @@ async fn overwrite_vs_concurrent_row_delta_in_range_fails_under_both_levels() {
     }
 }
 
+/// Replaces partition `a` with 2 rows after the other writer appended 5 rows to
+/// partition `appended`, under isolation level `level`.
+async fn replace_a_after_append_to(
+    level: &str,
+    appended: &str,
+) -> (Env, floe_table::Result<Table>) {
+    let env = Env::sqlite().await;
+    let (slow, _) =
+        after_an_append_to(&env, &[("write.update.isolation-level", level)], appended).await;
+    let mut tx = slow.new_transaction();
+    tx.replace_partitions_batches(&[batch(&slow, 0..2, "a")])
+        .await
+        .unwrap();
+    let result = tx.commit().await;
+    (env, result)
+}
+
 #[tokio::test]
 async fn replace_partitions_vs_append_to_the_partition() {
     for (level, ok) in [("serializable", false), ("snapshot", true)] {
-        let env = Env::new().await;
-        let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", level)]).await;
-        fast.append(vec![batch(&fast, 100..105, "a")])
-            .await
-            .unwrap();
-        let mut tx = slow.new_transaction();
-        tx.replace_partitions_batches(&[batch(&slow, 0..2, "a")])
-            .await
-            .unwrap();
-        let result = tx.commit().await;
+        let (_env, result) = replace_a_after_append_to(level, "a").await;
         if ok {
             // As in Java, the whole partition is replaced on the table committed to.
             assert_eq!(live_records(&result.unwrap()).await, 10 + 2);
@@ -310,22 +287,14 @@ async fn replace_partitions_vs_append_to_the_partition() {
             assert_conflict(&result.unwrap_err(), "replace partitions");
         }
         // Elsewhere: always fine.
-        let env = Env::new().await;
-        let (slow, fast) = two_writers(&env, &[("write.update.isolation-level", level)]).await;
-        fast.append(vec![batch(&fast, 100..105, "b")])
-            .await
-            .unwrap();
-        let mut tx = slow.new_transaction();
-        tx.replace_partitions_batches(&[batch(&slow, 0..2, "a")])
-            .await
-            .unwrap();
-        assert_eq!(live_records(&tx.commit().await.unwrap()).await, 2 + 15);
+        let (_env, result) = replace_a_after_append_to(level, "b").await;
+        assert_eq!(live_records(&result.unwrap()).await, 2 + 15);
     }
 }
 
 #[tokio::test]
 async fn schema_change_vs_concurrent_schema_change_rebases() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let fast_tx = {
         let mut tx = fast.new_transaction();
@@ -350,11 +319,8 @@ async fn schema_change_vs_concurrent_schema_change_rebases() {
 
 #[tokio::test]
 async fn retries_give_up_after_the_configured_number() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[("commit.retry.num-retries", "0")]).await;
-    fast.append(vec![batch(&fast, 100..105, "b")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let (slow, _) = after_an_append_to(&env, &[("commit.retry.num-retries", "0")], "b").await;
     let err = slow
         .append(vec![batch(&slow, 200..205, "b")])
         .await
@@ -365,27 +331,20 @@ async fn retries_give_up_after_the_configured_number() {
 
 #[tokio::test]
 async fn deleting_named_files_vs_concurrent_append_succeeds() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
+    let env = Env::sqlite().await;
+    let (slow, _) = after_an_append_to(&env, &[], "a").await;
     let a = file_of(&slow, "a").await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
     let mut tx = slow.new_transaction();
     tx.add(SnapshotUpdate::delete().delete_data_file(a.file_path.clone()));
     let t = tx.commit().await.unwrap();
     assert_eq!(live_records(&t).await, 15);
-    assert_eq!(super::scan_ids(&t).await.len(), 15);
+    assert_eq!(scan_ids(&t).await.len(), 15);
 }
 
 #[tokio::test]
 async fn stacked_snapshots_rebase_together() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[]).await;
-    let fast = fast
-        .append(vec![batch(&fast, 100..105, "b")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let (slow, fast) = after_an_append_to(&env, &[], "b").await;
     let files = write(&slow, 300..302, "a").await;
     let mut tx = slow.new_transaction();
     tx.delete_where(cat("a"));
@@ -401,59 +360,22 @@ async fn stacked_snapshots_rebase_together() {
         fast.current_snapshot().map(|s| s.snapshot_id)
     );
     assert_eq!((middle.sequence_number, head.sequence_number), (3, 4));
-    let mut ids = super::scan_ids(&t).await;
+    let mut ids = scan_ids(&t).await;
     ids.dedup();
     let expected: Vec<i64> = (10..20).chain(100..105).chain(300..302).collect();
     assert_eq!(ids, expected);
 }
 
-/// Equality deletes of `ids` on column `id`, unpartitioned table (global deletes).
-async fn add_equality_deletes(t: &Table, ids: &[i64]) -> floe_table::Result<Table> {
-    use std::sync::Arc;
-
-    use arrow::array::{Int64Array, RecordBatch};
-    let locations = Arc::new(
-        floe_table::writer::LocationGenerator::for_table(
-            t.store().clone(),
-            t.location(),
-            t.properties(),
-        )
-        .unwrap(),
-    );
-    let mut w = floe_table::writer::EqualityDeleteWriter::try_new(
-        t.schema(),
-        vec![1],
-        t.properties(),
-        locations,
-        Vec::new(),
-        None,
-    )
-    .unwrap();
-    let batch = RecordBatch::try_new(
-        w.arrow_schema().clone(),
-        vec![Arc::new(Int64Array::from(ids.to_vec()))],
-    )
-    .unwrap();
-    w.write(&batch).await.unwrap();
-    let mut u = SnapshotUpdate::row_delta();
-    for d in w.close().await.unwrap() {
-        u = u.add_delete_file(d);
-    }
-    let mut tx = t.new_transaction();
-    tx.add(u);
-    tx.commit().await
-}
-
 #[tokio::test]
 async fn rewrite_vs_concurrent_equality_delete_succeeds_and_the_delete_still_applies() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
     t.append(vec![batch(&t, 5..10, "a")]).await.unwrap();
     let slow = env.load("t").await;
     let fast = env.load_with(env.other_catalog().await, "t").await;
     let fast = add_equality_deletes(&fast, &[2, 7]).await.unwrap();
-    assert_eq!(super::scan_ids(&fast).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
+    assert_eq!(scan_ids(&fast).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
     // Compaction of both files, started before the delete, commits after it.
     let old: Vec<String> = live_paths(&slow).await;
     let mut tx = slow.new_transaction();
@@ -465,12 +387,12 @@ async fn rewrite_vs_concurrent_equality_delete_succeeds_and_the_delete_still_app
     tx.add(u);
     let t = tx.commit().await.unwrap();
     assert_eq!(t.current_snapshot().unwrap().sequence_number, 4);
-    assert_eq!(super::scan_ids(&t).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
+    assert_eq!(scan_ids(&t).await, vec![0, 1, 3, 4, 5, 6, 8, 9]);
 }
 
 #[tokio::test]
 async fn rewrite_without_starting_sequence_number_conflicts_with_equality_deletes() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env
         .create("t", false, &[("use-starting-sequence-number", "false")])
         .await;
@@ -491,19 +413,17 @@ async fn rewrite_without_starting_sequence_number_conflicts_with_equality_delete
 
 #[tokio::test]
 async fn delete_by_filter_vs_append_in_range_succeeds_under_snapshot_isolation() {
-    let env = Env::new().await;
-    let (slow, fast) = two_writers(&env, &[("write.delete.isolation-level", "snapshot")]).await;
-    fast.append(vec![batch(&fast, 100..105, "a")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let (slow, _) =
+        after_an_append_to(&env, &[("write.delete.isolation-level", "snapshot")], "a").await;
     let t = slow.delete(cat("a")).await.unwrap();
     // The filter is applied to the table committed to (as Java's delete by filter).
-    assert_eq!(super::scan_ids(&t).await, (10..20).collect::<Vec<_>>());
+    assert_eq!(scan_ids(&t).await, (10..20).collect::<Vec<_>>());
 }
 
 #[tokio::test]
 async fn append_vs_concurrent_overwrite_and_delete_succeeds() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let fast = overwrite_a(&fast, IsolationLevel::Serializable)
         .await
@@ -514,13 +434,13 @@ async fn append_vs_concurrent_overwrite_and_delete_succeeds() {
         .await
         .unwrap();
     assert_eq!(t.current_snapshot().unwrap().sequence_number, 4);
-    assert_eq!(super::scan_ids(&t).await, vec![0, 1, 2, 100, 101]);
+    assert_eq!(scan_ids(&t).await, vec![0, 1, 2, 100, 101]);
 }
 
 #[tokio::test]
 async fn delete_whose_starting_history_was_expired_fails_and_an_append_succeeds() {
     use floe_table::maintenance::ExpireSnapshots;
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let (slow, fast) = two_writers(&env, &[]).await;
     let start = slow.current_snapshot().unwrap().snapshot_id;
     // Two appends move past the starting snapshot, then expiry drops everything but

@@ -6,7 +6,8 @@ use floe_spec::types::{ListType, NestedField, PrimitiveType, StructType, Type};
 use floe_table::ErrorKind;
 use floe_table::transaction::{RefUpdate, SchemaUpdate, SnapshotUpdate, SpecUpdate};
 
-use super::{Env, batch, live_records, write};
+use super::{live_records, summary};
+use crate::common::{Env, batch, write};
 
 fn p(t: PrimitiveType) -> Type {
     Type::Primitive(t)
@@ -14,7 +15,7 @@ fn p(t: PrimitiveType) -> Type {
 
 #[tokio::test]
 async fn schema_evolution_follows_java_rules() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
     let mut tx = t.new_transaction();
@@ -118,7 +119,7 @@ fn batch_with_key(t: &floe_table::Table) -> arrow::array::RecordBatch {
 
 #[tokio::test]
 async fn partition_spec_evolution_and_properties() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
     let mut tx = t.new_transaction();
@@ -169,7 +170,7 @@ async fn partition_spec_evolution_and_properties() {
 
 #[tokio::test]
 async fn branches_tags_and_rollback() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     let t = t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
     let s1 = t.current_snapshot().unwrap().snapshot_id;
@@ -209,7 +210,7 @@ async fn branches_tags_and_rollback() {
     assert_eq!(dev.parent_snapshot_id, Some(s1));
     assert_eq!(dev.sequence_number, 3);
     assert_eq!(t.current_snapshot().unwrap().snapshot_id, s2);
-    assert_eq!(super::summary(&t, "total-records").as_deref(), Some("10"));
+    assert_eq!(summary(&t, "total-records").as_deref(), Some("10"));
     assert_eq!(dev.summary.additional_properties["total-records"], "8");
 
     // Committing to a tag is refused.
@@ -263,7 +264,7 @@ async fn branches_tags_and_rollback() {
 
 #[tokio::test]
 async fn cherry_pick_publishes_an_append_from_a_branch_once() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     let t = t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
     let s1 = t.current_snapshot().unwrap().snapshot_id;
@@ -285,10 +286,7 @@ async fn cherry_pick_publishes_an_append_from_a_branch_once() {
     tx.cherry_pick(staged).await.unwrap();
     let t = tx.commit().await.unwrap();
     assert_eq!(live_records(&t).await, 10);
-    assert_eq!(
-        super::summary(&t, "source-snapshot-id"),
-        Some(staged.to_string())
-    );
+    assert_eq!(summary(&t, "source-snapshot-id"), Some(staged.to_string()));
     let mut tx = t.new_transaction();
     assert!(tx.cherry_pick(staged).await.is_err(), "picked twice");
     assert!(tx.cherry_pick(42).await.is_err());

@@ -3,124 +3,22 @@
 //! neither retried nor cleaned up; other failures clean up everything the transaction
 //! wrote.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use floe_catalog::{
-    Catalog, CommitResult, LoadedTable, Namespace, NamespaceIdent, NamespacePropertiesUpdate,
-    SqlCatalog, StagedTable, TableCommit, TableCreation, TableIdent, WriterProgress,
-};
-use floe_table::{Error, ErrorKind, Table};
+use floe_table::{ErrorKind, Table};
 
-use super::{Env, batch, live_records};
+use super::live_records;
+use crate::common::{Env, Fault, FaultyCatalog, batch};
 
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    /// Fail with this kind without committing.
-    Before(ErrorKind),
-    /// Commit, then answer CommitStateUnknown.
-    UnknownAfter,
-}
-
-#[derive(Debug)]
-struct FaultyCatalog {
-    inner: Arc<SqlCatalog>,
-    faults: Mutex<VecDeque<Fault>>,
-    commits: Mutex<usize>,
-}
-
-type R<T> = floe_catalog::Result<T>;
-
-#[async_trait]
-impl Catalog for FaultyCatalog {
-    async fn list_namespaces(&self, p: Option<&NamespaceIdent>) -> R<Vec<NamespaceIdent>> {
-        self.inner.list_namespaces(p).await
-    }
-    async fn create_namespace(
-        &self,
-        n: &NamespaceIdent,
-        p: HashMap<String, String>,
-    ) -> R<Namespace> {
-        self.inner.create_namespace(n, p).await
-    }
-    async fn load_namespace(&self, n: &NamespaceIdent) -> R<Namespace> {
-        self.inner.load_namespace(n).await
-    }
-    async fn namespace_exists(&self, n: &NamespaceIdent) -> R<bool> {
-        self.inner.namespace_exists(n).await
-    }
-    async fn update_namespace_properties(
-        &self,
-        n: &NamespaceIdent,
-        r: Vec<String>,
-        u: HashMap<String, String>,
-    ) -> R<NamespacePropertiesUpdate> {
-        self.inner.update_namespace_properties(n, r, u).await
-    }
-    async fn drop_namespace(&self, n: &NamespaceIdent) -> R<()> {
-        self.inner.drop_namespace(n).await
-    }
-    async fn list_tables(&self, n: &NamespaceIdent) -> R<Vec<TableIdent>> {
-        self.inner.list_tables(n).await
-    }
-    async fn create_table(&self, n: &NamespaceIdent, c: TableCreation) -> R<LoadedTable> {
-        self.inner.create_table(n, c).await
-    }
-    async fn stage_create_table(&self, n: &NamespaceIdent, c: TableCreation) -> R<StagedTable> {
-        self.inner.stage_create_table(n, c).await
-    }
-    async fn load_table(&self, t: &TableIdent) -> R<LoadedTable> {
-        self.inner.load_table(t).await
-    }
-    async fn table_exists(&self, t: &TableIdent) -> R<bool> {
-        self.inner.table_exists(t).await
-    }
-    async fn drop_table(&self, t: &TableIdent, purge: bool) -> R<()> {
-        self.inner.drop_table(t, purge).await
-    }
-    async fn rename_table(&self, a: &TableIdent, b: &TableIdent) -> R<()> {
-        self.inner.rename_table(a, b).await
-    }
-    async fn register_table(&self, t: &TableIdent, l: &str) -> R<LoadedTable> {
-        self.inner.register_table(t, l).await
-    }
-    async fn commit(&self, c: Vec<TableCommit>, key: Option<String>) -> R<CommitResult> {
-        *self.commits.lock().unwrap() += 1;
-        let fault = self.faults.lock().unwrap().pop_front();
-        match fault {
-            Some(Fault::Before(kind)) => Err(Error::new(kind, "injected")),
-            Some(Fault::UnknownAfter) => {
-                self.inner.commit(c, key).await?;
-                Err(Error::new(
-                    ErrorKind::CommitStateUnknown,
-                    "injected: timeout",
-                ))
-            }
-            None => self.inner.commit(c, key).await,
-        }
-    }
-    async fn writer_progress(&self, t: &TableIdent, w: &str) -> R<Option<WriterProgress>> {
-        self.inner.writer_progress(t, w).await
-    }
-    async fn list_writers(&self, t: &TableIdent) -> R<Vec<WriterProgress>> {
-        self.inner.list_writers(t).await
-    }
-}
-
-async fn faulty(env: &Env, faults: &[Fault]) -> (Table, Arc<FaultyCatalog>) {
+/// Table `t` with rows 0..5, through a catalog whose next commits meet `faults`.
+async fn faulty(env: &Env, faults: Vec<Fault>) -> (Table, Arc<FaultyCatalog>) {
     let plain = env.create("t", false, &[]).await;
     plain.append(vec![batch(&plain, 0..5, "a")]).await.unwrap();
-    let catalog = Arc::new(FaultyCatalog {
-        inner: env.catalog.clone(),
-        faults: Mutex::new(faults.iter().copied().collect()),
-        commits: Mutex::new(0),
-    });
-    let store = env.catalog.warehouse().store().clone();
-    let t = Table::load(catalog.clone(), &Env::ident("t"), store)
-        .await
-        .unwrap();
-    (t, catalog)
+    let catalog = FaultyCatalog::new(env.catalog.clone());
+    for fault in faults {
+        catalog.arm(fault);
+    }
+    (catalog.table(&Env::ident("t")).await, catalog)
 }
 
 /// Files under the table folder (`data` and `metadata`), relative names.
@@ -155,12 +53,15 @@ fn avro_and_parquet(files: &[String]) -> Vec<&String> {
 
 #[tokio::test]
 async fn lost_races_are_retried_and_their_files_cleaned_up() {
-    let env = Env::new().await;
-    let fails = [Fault::Before(ErrorKind::CommitFailed); 2];
-    let (t, catalog) = faulty(&env, &fails).await;
+    let env = Env::sqlite().await;
+    let fails = vec![
+        Fault::Fail(ErrorKind::CommitFailed),
+        Fault::Fail(ErrorKind::CommitFailed),
+    ];
+    let (t, catalog) = faulty(&env, fails).await;
     let before = files(&t);
     let t = t.append(vec![batch(&t, 5..8, "a")]).await.unwrap();
-    assert_eq!(*catalog.commits.lock().unwrap(), 3);
+    assert_eq!(catalog.commits(), 3);
     let head = t.current_snapshot().unwrap();
     assert!(
         head.manifest_list
@@ -181,16 +82,17 @@ async fn lost_races_are_retried_and_their_files_cleaned_up() {
 
 #[tokio::test]
 async fn commit_state_unknown_is_not_retried_nor_cleaned_up() {
-    for fault in [
-        Fault::Before(ErrorKind::CommitStateUnknown),
-        Fault::UnknownAfter,
+    // The fault, and the rows the table holds after it.
+    for (fault, expected) in [
+        (Fault::Fail(ErrorKind::CommitStateUnknown), 5),
+        (Fault::Unknown { commit: true }, 8),
     ] {
-        let env = Env::new().await;
-        let (t, catalog) = faulty(&env, &[fault]).await;
+        let env = Env::sqlite().await;
+        let (t, catalog) = faulty(&env, vec![fault]).await;
         let before = avro_and_parquet(&files(&t)).len();
         let err = t.append(vec![batch(&t, 5..8, "a")]).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::CommitStateUnknown, "{err}");
-        assert_eq!(*catalog.commits.lock().unwrap(), 1, "no retry");
+        assert_eq!(catalog.commits(), 1, "no retry");
         assert_eq!(
             avro_and_parquet(&files(&t)).len(),
             before + 3,
@@ -198,19 +100,14 @@ async fn commit_state_unknown_is_not_retried_nor_cleaned_up() {
         );
         let mut check = env.load("t").await;
         check.refresh().await.unwrap();
-        let expected = if matches!(fault, Fault::UnknownAfter) {
-            8
-        } else {
-            5
-        };
         assert_eq!(live_records(&check).await, expected);
     }
 }
 
 #[tokio::test]
 async fn other_failures_clean_up_everything_written() {
-    let env = Env::new().await;
-    let (t, _) = faulty(&env, &[Fault::Before(ErrorKind::Io)]).await;
+    let env = Env::sqlite().await;
+    let (t, _) = faulty(&env, vec![Fault::Fail(ErrorKind::Io)]).await;
     let before = files(&t);
     let err = t.append(vec![batch(&t, 5..8, "a")]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);

@@ -6,13 +6,13 @@ use floe_spec::manifest::{DataContentType, ManifestStatus};
 use floe_spec::snapshot::Operation;
 use floe_spec::values::Datum;
 use floe_table::transaction::SnapshotUpdate;
-use floe_table::writer::{LocationGenerator, PositionDeleteWriter};
 
-use super::{Env, all_entries, batch, live_paths, live_records, scan_ids, status_of, summary};
+use super::{a_and_b, all_entries, file_of, live_paths, live_records, status_of, summary};
+use crate::common::{Env, add_position_deletes, batch, scan_ids, write};
 
 #[tokio::test]
 async fn fast_append_adds_a_manifest_and_keeps_the_old_ones() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
     let s1 = t.current_snapshot().unwrap().clone();
@@ -60,7 +60,7 @@ async fn fast_append_adds_a_manifest_and_keeps_the_old_ones() {
 
 #[tokio::test]
 async fn merge_append_merges_small_manifests_into_existing_entries() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env
         .create(
             "t",
@@ -105,22 +105,10 @@ async fn merge_append_merges_small_manifests_into_existing_entries() {
 
 #[tokio::test]
 async fn delete_by_filter_drops_whole_files_and_rejects_partial_matches() {
-    let env = Env::new().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let t = a_and_b(&env, &[]).await;
     let before = t.current_snapshot().unwrap().clone();
-    let a_file = t
-        .live_entries(None)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.data_file.partition == vec![Some(Datum::String("a".into()))])
-        .unwrap()
-        .data_file
-        .file_path;
+    let a_file = file_of(&t, "a").await.file_path;
     let t = t
         .delete(Reference::new("cat").equal_to(Datum::String("a".into())))
         .await
@@ -176,7 +164,7 @@ async fn delete_by_filter_drops_whole_files_and_rejects_partial_matches() {
 
 #[tokio::test]
 async fn partial_delete_applies_existing_deletes_and_keeps_unknown_rows() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
     let file = t.live_entries(None).await.unwrap()[0].data_file.clone();
@@ -217,12 +205,8 @@ async fn partial_delete_applies_existing_deletes_and_keeps_unknown_rows() {
 
 #[tokio::test]
 async fn overwrite_by_filter_and_stacked_delete_plus_append() {
-    let env = Env::new().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let t = a_and_b(&env, &[]).await;
     let t = t
         .overwrite(
             Reference::new("cat").equal_to(Datum::String("a".into())),
@@ -239,7 +223,7 @@ async fn overwrite_by_filter_and_stacked_delete_plus_append() {
 
     // PyIceberg-style overwrite: a delete snapshot and an append snapshot, one commit.
     let location_before = t.metadata_location().unwrap().to_string();
-    let files = super::write(&t, 50..52, "b").await;
+    let files = write(&t, 50..52, "b").await;
     let mut tx = t.new_transaction();
     tx.delete_where(Reference::new("cat").equal_to(Datum::String("b".into())));
     tx.fast_append(files);
@@ -264,12 +248,8 @@ async fn overwrite_by_filter_and_stacked_delete_plus_append() {
 
 #[tokio::test]
 async fn replace_partitions_replaces_exactly_the_touched_partitions() {
-    let env = Env::new().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
+    let env = Env::sqlite().await;
+    let t = a_and_b(&env, &[]).await;
     let t = t.append(vec![batch(&t, 20..25, "a")]).await.unwrap();
     let mut tx = t.new_transaction();
     tx.replace_partitions_batches(&[batch(&t, 100..102, "a"), batch(&t, 200..201, "c")])
@@ -302,60 +282,11 @@ async fn replace_partitions_replaces_exactly_the_touched_partitions() {
     );
 }
 
-/// Position deletes for `rows` of `file`, written (not committed).
-async fn position_deletes(
-    t: &floe_table::Table,
-    file: &floe_spec::manifest::DataFile,
-    rows: &[i64],
-) -> Vec<floe_spec::manifest::DataFile> {
-    let locations = std::sync::Arc::new(
-        LocationGenerator::for_table(t.store().clone(), t.location(), t.properties()).unwrap(),
-    );
-    let path = t
-        .spec()
-        .partition_path(t.schema(), &file.partition)
-        .unwrap();
-    let mut w = PositionDeleteWriter::try_new(
-        t.properties(),
-        locations,
-        file.partition.clone(),
-        Some(path).filter(|p| !p.is_empty()),
-    )
-    .unwrap();
-    w.delete_positions(&file.file_path, rows.iter().copied());
-    w.close().await.unwrap()
-}
-
-pub(super) async fn add_position_deletes(
-    t: &floe_table::Table,
-    file: &floe_spec::manifest::DataFile,
-    rows: &[i64],
-) -> floe_table::Result<floe_table::Table> {
-    let deletes = position_deletes(t, file, rows).await;
-    let mut tx = t.new_transaction();
-    let mut u = SnapshotUpdate::row_delta();
-    for d in deletes {
-        u = u.add_delete_file(d);
-    }
-    tx.add(u.validate_data_files_exist([file.file_path.clone()]));
-    tx.commit().await
-}
-
 #[tokio::test]
 async fn row_delta_then_rewrite_keeps_the_starting_sequence_number() {
-    let env = Env::new().await;
-    let t = env.create("t", true, &[]).await;
-    let t = t
-        .append(vec![batch(&t, 0..10, "a"), batch(&t, 10..20, "b")])
-        .await
-        .unwrap();
-    let live = t.live_entries(None).await.unwrap();
-    let a = live
-        .iter()
-        .find(|e| e.data_file.partition == vec![Some(Datum::String("a".into()))])
-        .unwrap()
-        .data_file
-        .clone();
+    let env = Env::sqlite().await;
+    let t = a_and_b(&env, &[]).await;
+    let a = file_of(&t, "a").await;
     let t = add_position_deletes(&t, &a, &[0, 1, 2]).await.unwrap();
     let s = t.current_snapshot().unwrap().clone();
     assert_eq!(s.summary.operation, Operation::Delete);
@@ -386,7 +317,7 @@ async fn row_delta_then_rewrite_keeps_the_starting_sequence_number() {
         .find(|e| e.data_file.content == DataContentType::PositionDeletes)
         .unwrap()
         .data_file;
-    let compacted = super::write(&t, 3..10, "a").await;
+    let compacted = write(&t, 3..10, "a").await;
     let mut tx = t.new_transaction();
     tx.add(
         SnapshotUpdate::rewrite()
@@ -419,7 +350,7 @@ async fn row_delta_then_rewrite_keeps_the_starting_sequence_number() {
 
 #[tokio::test]
 async fn removing_a_data_file_drops_its_position_deletes() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     let t = t.append(vec![batch(&t, 0..10, "a")]).await.unwrap();
     let file = t.live_entries(None).await.unwrap()[0].data_file.clone();
@@ -433,7 +364,7 @@ async fn removing_a_data_file_drops_its_position_deletes() {
 
 #[tokio::test]
 async fn v3_tables_get_row_ids() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[("format-version", "3")]).await;
     assert_eq!(
         t.metadata().format_version(),

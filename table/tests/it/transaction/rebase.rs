@@ -6,14 +6,9 @@
 //! stays a `CommitFailed`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use floe_catalog::{
-    Catalog, CommitResult, CommitStatus, LoadedTable, Namespace, NamespaceIdent,
-    NamespacePropertiesUpdate, SqlCatalog, StagedTable, TableCommit, TableCreation, TableIdent,
-    WriterProgress,
-};
+use floe_catalog::{Catalog, TableCommit};
 use floe_spec::commit::TableUpdate;
 use floe_spec::expr::Reference;
 use floe_spec::snapshot::Operation;
@@ -23,102 +18,14 @@ use floe_table::io::FileIO;
 use floe_table::transaction::{AppendRebase, AppendRebaser, COMMIT_REBASE_APPENDS, rebase_append};
 use floe_table::{ErrorKind, Table};
 
-use super::{Env, batch, live_records, summary};
+use super::{live_records, summary};
+use crate::common::{Env, FaultyCatalog, batch, scan_ids};
 
-/// A catalog that records commits instead of making them, answering as if they were
-/// made: the transaction keeps its files, and the test holds the request a client
-/// would have sent.
-#[derive(Debug)]
-struct CapturingCatalog {
-    inner: Arc<SqlCatalog>,
-    captured: Mutex<Vec<TableCommit>>,
-}
-
-type R<T> = floe_catalog::Result<T>;
-
-#[async_trait]
-impl Catalog for CapturingCatalog {
-    async fn list_namespaces(&self, p: Option<&NamespaceIdent>) -> R<Vec<NamespaceIdent>> {
-        self.inner.list_namespaces(p).await
-    }
-    async fn create_namespace(
-        &self,
-        n: &NamespaceIdent,
-        p: HashMap<String, String>,
-    ) -> R<Namespace> {
-        self.inner.create_namespace(n, p).await
-    }
-    async fn load_namespace(&self, n: &NamespaceIdent) -> R<Namespace> {
-        self.inner.load_namespace(n).await
-    }
-    async fn namespace_exists(&self, n: &NamespaceIdent) -> R<bool> {
-        self.inner.namespace_exists(n).await
-    }
-    async fn update_namespace_properties(
-        &self,
-        n: &NamespaceIdent,
-        r: Vec<String>,
-        u: HashMap<String, String>,
-    ) -> R<NamespacePropertiesUpdate> {
-        self.inner.update_namespace_properties(n, r, u).await
-    }
-    async fn drop_namespace(&self, n: &NamespaceIdent) -> R<()> {
-        self.inner.drop_namespace(n).await
-    }
-    async fn list_tables(&self, n: &NamespaceIdent) -> R<Vec<TableIdent>> {
-        self.inner.list_tables(n).await
-    }
-    async fn create_table(&self, n: &NamespaceIdent, c: TableCreation) -> R<LoadedTable> {
-        self.inner.create_table(n, c).await
-    }
-    async fn stage_create_table(&self, n: &NamespaceIdent, c: TableCreation) -> R<StagedTable> {
-        self.inner.stage_create_table(n, c).await
-    }
-    async fn load_table(&self, t: &TableIdent) -> R<LoadedTable> {
-        self.inner.load_table(t).await
-    }
-    async fn table_exists(&self, t: &TableIdent) -> R<bool> {
-        self.inner.table_exists(t).await
-    }
-    async fn drop_table(&self, t: &TableIdent, purge: bool) -> R<()> {
-        self.inner.drop_table(t, purge).await
-    }
-    async fn rename_table(&self, a: &TableIdent, b: &TableIdent) -> R<()> {
-        self.inner.rename_table(a, b).await
-    }
-    async fn register_table(&self, t: &TableIdent, l: &str) -> R<LoadedTable> {
-        self.inner.register_table(t, l).await
-    }
-    async fn commit(&self, c: Vec<TableCommit>, _key: Option<String>) -> R<CommitResult> {
-        let mut tables = Vec::new();
-        for t in &c {
-            tables.push(self.inner.load_table(&t.ident).await?);
-        }
-        self.captured.lock().unwrap().extend(c);
-        Ok(CommitResult {
-            status: CommitStatus::Committed,
-            tables,
-        })
-    }
-    async fn writer_progress(&self, t: &TableIdent, w: &str) -> R<Option<WriterProgress>> {
-        self.inner.writer_progress(t, w).await
-    }
-    async fn list_writers(&self, t: &TableIdent) -> R<Vec<WriterProgress>> {
-        self.inner.list_writers(t).await
-    }
-}
-
-/// The table `name` as of now, through a capturing catalog.
-async fn capturing(env: &Env, name: &str) -> (Table, Arc<CapturingCatalog>) {
-    let catalog = Arc::new(CapturingCatalog {
-        inner: env.catalog.clone(),
-        captured: Mutex::new(Vec::new()),
-    });
-    let store = env.catalog.warehouse().store().clone();
-    let t = Table::load(catalog.clone(), &Env::ident(name), store)
-        .await
-        .unwrap();
-    (t, catalog)
+/// The table `name` as of now, through a catalog that captures commits instead of
+/// making them.
+async fn capturing(env: &Env, name: &str) -> (Table, Arc<FaultyCatalog>) {
+    let catalog = FaultyCatalog::capturing(env.catalog.clone());
+    (catalog.table(&Env::ident(name)).await, catalog)
 }
 
 /// The commit of an append of `ids` (category `cat`) against the head of table `name`
@@ -126,7 +33,7 @@ async fn capturing(env: &Env, name: &str) -> (Table, Arc<CapturingCatalog>) {
 async fn stale_append(env: &Env, name: &str, ids: std::ops::Range<i64>, cat: &str) -> TableCommit {
     let (t, catalog) = capturing(env, name).await;
     t.append(vec![batch(&t, ids, cat)]).await.unwrap();
-    let mut captured = catalog.captured.lock().unwrap();
+    let mut captured = catalog.take_captured();
     assert_eq!(captured.len(), 1);
     captured.pop().unwrap()
 }
@@ -134,24 +41,6 @@ async fn stale_append(env: &Env, name: &str, ids: std::ops::Range<i64>, cat: &st
 fn rebaser(env: &Env) -> AppendRebaser {
     let io = FileIO::from_warehouse(env.catalog.warehouse()).unwrap();
     AppendRebaser::new(env.catalog.clone(), io)
-}
-
-/// Sorted `id` values of the current snapshot, read back from the data files.
-async fn ids(t: &Table) -> Vec<i64> {
-    let batches = t.scan().build().unwrap().to_arrow().await.unwrap();
-    let mut out = Vec::new();
-    for b in batches {
-        let col = b
-            .column_by_name("id")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<arrow::array::Int64Array>()
-            .unwrap()
-            .clone();
-        out.extend(col.values().iter().copied());
-    }
-    out.sort_unstable();
-    out
 }
 
 /// Names of the manifest lists written by rebases in the table's metadata folder.
@@ -202,7 +91,7 @@ async fn check_chain(t: &Table) {
 
 #[tokio::test]
 async fn stale_appends_are_rebased_onto_the_current_head() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     t.append(vec![batch(&t, 0..5, "seed")]).await.unwrap();
     let a = stale_append(&env, "t", 10..13, "a").await;
@@ -223,7 +112,7 @@ async fn stale_appends_are_rebased_onto_the_current_head() {
     let t = env.load("t").await;
     let mut want: Vec<i64> = (0..5).chain(10..13).chain(20..24).chain(30..35).collect();
     want.sort_unstable();
-    assert_eq!(ids(&t).await, want, "every row exactly once");
+    assert_eq!(scan_ids(&t).await, want, "every row exactly once");
     assert_eq!(t.metadata().snapshots().len(), 4);
     assert_eq!(t.metadata().last_sequence_number(), 4);
     check_chain(&t).await;
@@ -257,7 +146,7 @@ async fn stale_appends_are_rebased_onto_the_current_head() {
 
 #[tokio::test]
 async fn a_stale_append_onto_a_table_that_got_its_first_snapshot() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     env.create("t", false, &[]).await;
     let a = stale_append(&env, "t", 0..3, "a").await;
     let b = stale_append(&env, "t", 3..5, "a").await;
@@ -265,13 +154,13 @@ async fn a_stale_append_onto_a_table_that_got_its_first_snapshot() {
     rebaser.commit(vec![a], None).await.unwrap();
     assert_eq!(rebaser.commit(vec![b], None).await.unwrap().rebases, 1);
     let t = env.load("t").await;
-    assert_eq!(ids(&t).await, (0..5).collect::<Vec<_>>());
+    assert_eq!(scan_ids(&t).await, (0..5).collect::<Vec<_>>());
     check_chain(&t).await;
 }
 
 #[tokio::test]
 async fn the_table_property_turns_rebase_off() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env
         .create("t", false, &[(COMMIT_REBASE_APPENDS, "false")])
         .await;
@@ -284,13 +173,13 @@ async fn the_table_property_turns_rebase_off() {
     assert_eq!(err.kind(), ErrorKind::CommitFailed, "{err}");
     assert!(err.to_string().contains(COMMIT_REBASE_APPENDS), "{err}");
     let t = env.load("t").await;
-    assert_eq!(ids(&t).await, vec![0, 1, 10, 11]);
+    assert_eq!(scan_ids(&t).await, vec![0, 1, 10, 11]);
     assert!(rebase_lists(&t).is_empty());
 }
 
 #[tokio::test]
 async fn other_stale_commits_stay_conflicts() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     t.append(vec![batch(&t, 0..4, "a"), batch(&t, 4..8, "b")])
         .await
@@ -303,7 +192,7 @@ async fn other_stale_commits_stay_conflicts() {
         .delete(Reference::new("cat").equal_to(Datum::String("a".into())))
         .await
         .unwrap();
-    let delete = catalog.captured.lock().unwrap().pop().unwrap();
+    let delete = catalog.take_captured().pop().unwrap();
     let (stale, catalog) = capturing(&env, "t").await;
     stale
         .overwrite(
@@ -312,7 +201,7 @@ async fn other_stale_commits_stay_conflicts() {
         )
         .await
         .unwrap();
-    let overwrite = catalog.captured.lock().unwrap().pop().unwrap();
+    let overwrite = catalog.take_captured().pop().unwrap();
     // An append that also sets a property, and one that also asserts a schema that
     // changed meanwhile.
     let (stale, catalog) = capturing(&env, "t").await;
@@ -322,7 +211,7 @@ async fn other_stale_commits_stay_conflicts() {
         .unwrap();
     tx.set_properties([("owner", "x")]);
     tx.commit().await.unwrap();
-    let with_property = catalog.captured.lock().unwrap().pop().unwrap();
+    let with_property = catalog.take_captured().pop().unwrap();
     let mut with_schema = stale_append(&env, "t", 60..62, "c").await;
     with_schema
         .requirements
@@ -353,13 +242,13 @@ async fn other_stale_commits_stay_conflicts() {
     let t = env.load("t").await;
     let mut want: Vec<i64> = (0..8).chain(70..72).chain(100..101).collect();
     want.sort_unstable();
-    assert_eq!(ids(&t).await, want, "nothing else was committed");
+    assert_eq!(scan_ids(&t).await, want, "nothing else was committed");
     assert_eq!(rebase_lists(&t).len(), 1, "refused rebases leave no list");
 }
 
 #[tokio::test]
 async fn rebase_append_explains_refusals() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[]).await;
     t.append(vec![batch(&t, 0..2, "a")]).await.unwrap();
     let io = FileIO::from_warehouse(env.catalog.warehouse()).unwrap();
@@ -410,7 +299,7 @@ async fn rebase_append_explains_refusals() {
 
 #[tokio::test]
 async fn v3_rebased_appends_get_fresh_row_ids() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", false, &[("format-version", "3")]).await;
     assert_eq!(t.metadata().format_version(), FormatVersion::V3);
     t.append(vec![batch(&t, 0..5, "a")]).await.unwrap();
@@ -442,7 +331,7 @@ async fn v3_rebased_appends_get_fresh_row_ids() {
 
 #[tokio::test]
 async fn multi_table_commits_are_rebased_table_by_table() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     for name in ["x", "y"] {
         let t = env.create(name, false, &[]).await;
         t.append(vec![batch(&t, 0..2, "a")]).await.unwrap();
@@ -457,8 +346,8 @@ async fn multi_table_commits_are_rebased_table_by_table() {
         .unwrap();
     let done = rebaser.commit(vec![x, y], None).await.unwrap();
     assert_eq!(done.rebases, 1);
-    assert_eq!(ids(&env.load("x").await).await, vec![0, 1, 5, 10, 11]);
-    assert_eq!(ids(&env.load("y").await).await, vec![0, 1, 20, 21]);
+    assert_eq!(scan_ids(&env.load("x").await).await, vec![0, 1, 5, 10, 11]);
+    assert_eq!(scan_ids(&env.load("y").await).await, vec![0, 1, 20, 21]);
     // A multi-table commit where one part is not an append: nothing is committed.
     let x = stale_append(&env, "x", 30..31, "a").await;
     let (stale_y, catalog) = capturing(&env, "y").await;
@@ -466,7 +355,7 @@ async fn multi_table_commits_are_rebased_table_by_table() {
         .delete(Reference::new("id").equal_to(Datum::Long(0)))
         .await
         .unwrap();
-    let y_delete = catalog.captured.lock().unwrap().pop().unwrap();
+    let y_delete = catalog.take_captured().pop().unwrap();
     rebaser
         .commit(vec![stale_append(&env, "x", 6..7, "a").await], None)
         .await
@@ -477,8 +366,11 @@ async fn multi_table_commits_are_rebased_table_by_table() {
         .unwrap();
     let err = rebaser.commit(vec![x, y_delete], None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CommitFailed, "{err}");
-    assert_eq!(ids(&env.load("x").await).await, vec![0, 1, 5, 6, 10, 11]);
-    assert_eq!(ids(&env.load("y").await).await, vec![0, 1, 7, 20, 21]);
+    assert_eq!(
+        scan_ids(&env.load("x").await).await,
+        vec![0, 1, 5, 6, 10, 11]
+    );
+    assert_eq!(scan_ids(&env.load("y").await).await, vec![0, 1, 7, 20, 21]);
 }
 
 const WRITERS: usize = 12;
@@ -487,7 +379,7 @@ const WRITERS: usize = 12;
 /// its own catalog handle): every append lands exactly once on one line of history.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_stale_appends_all_land_exactly_once() {
-    let env = Env::new().await;
+    let env = Env::sqlite().await;
     let t = env.create("t", true, &[]).await;
     t.append(vec![batch(&t, 0..1, "seed")]).await.unwrap();
     let mut commits = Vec::new();
@@ -521,7 +413,7 @@ async fn concurrent_stale_appends_all_land_exactly_once() {
         want.extend(base..base + 3);
     }
     want.sort_unstable();
-    assert_eq!(ids(&t).await, want, "every append exactly once");
+    assert_eq!(scan_ids(&t).await, want, "every append exactly once");
     assert_eq!(t.metadata().snapshots().len(), WRITERS + 1);
     check_chain(&t).await;
     // Only the lists of committed rebases remain.

@@ -3,30 +3,20 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::RecordBatch;
 use floe_spec::manifest::DataFile;
 use floe_spec::partition::{PartitionField, PartitionSpec};
 use floe_spec::schema::Schema;
 use floe_spec::transform::Transform;
-use floe_spec::types::{NestedField, PrimitiveType, Type};
-use floe_table::arrow_schema::{align_batch, schema_to_arrow};
+use floe_table::arrow_schema::align_batch;
 use floe_table::arrow_transform::PartitionSplitter;
-use floe_table::writer::{LocationGenerator, PartitionedWriter, WriterContext};
 use object_store::ObjectStore;
 use object_store::memory::InMemory;
 
-use super::{TABLE_LOCATION, props, read_file, rt, write};
-
-fn schema() -> Schema {
-    Schema::builder()
-        .with_fields(vec![
-            NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)),
-            NestedField::optional(2, "cat", Type::Primitive(PrimitiveType::String)),
-            NestedField::optional(3, "ts", Type::Primitive(PrimitiveType::Timestamp)),
-        ])
-        .build()
-        .unwrap()
-}
+use super::{
+    TABLE_LOCATION, id_cat_ts_batches, id_cat_ts_schema, partitioned_writer, props, read_file, rt,
+    write,
+};
 
 fn spec() -> PartitionSpec {
     let f = |source_id, field_id, name: &str, transform| PartitionField {
@@ -45,38 +35,17 @@ fn spec() -> PartitionSpec {
     }
 }
 
-/// Rows in no particular order: a simple LCG keeps the test deterministic.
-fn batches(schema: &Schema) -> Vec<RecordBatch> {
-    let mut state: u64 = 42;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        state >> 33
-    };
+/// 3 batches of 500 rows in random partition order (with nulls and values that need
+/// escaping in paths).
+fn batches() -> Vec<RecordBatch> {
     let cats = [Some("a b"), Some("x/y"), None, Some("é")];
-    (0..3)
-        .map(|b| {
-            let n = 500;
-            let ids: Vec<i64> = (0..n).map(|i| b * n + i).collect();
-            let cat: Vec<Option<&str>> = (0..n).map(|_| cats[(next() % 4) as usize]).collect();
-            let ts: Vec<Option<i64>> = (0..n)
-                .map(|_| {
-                    let v = next();
-                    (v % 7 != 0).then(|| (v % 5) as i64 * 86_400_000_000 + (v % 1000) as i64)
-                })
-                .collect();
-            RecordBatch::try_new(
-                Arc::new(schema_to_arrow(schema).unwrap()),
-                vec![
-                    Arc::new(Int64Array::from(ids)) as ArrayRef,
-                    Arc::new(StringArray::from(cat)),
-                    Arc::new(TimestampMicrosecondArray::from(ts)),
-                ],
-            )
-            .unwrap()
-        })
-        .collect()
+    id_cat_ts_batches(
+        42,
+        3,
+        500,
+        |_, rng| cats[rng.below(4) as usize].map(str::to_string),
+        |v| (v % 7 != 0).then(|| (v % 5) as i64 * 86_400_000_000 + (v % 1000) as i64),
+    )
 }
 
 async fn check_files(
@@ -110,9 +79,9 @@ async fn check_files(
 
 #[test]
 fn every_row_lands_in_its_partition() {
-    let schema = schema();
+    let schema = id_cat_ts_schema();
     let spec = spec();
-    let input = batches(&schema);
+    let input = batches();
     rt().block_on(async {
         let (store, files) = write(&schema, &spec, &props(&[]), &input).await.unwrap();
         let total = check_files(&store, &schema, &spec, &files).await;
@@ -132,17 +101,12 @@ fn every_row_lands_in_its_partition() {
 
 #[test]
 fn bounded_open_writers_still_route_correctly() {
-    let schema = schema();
+    let schema = id_cat_ts_schema();
     let spec = spec();
-    let input = batches(&schema);
+    let input = batches();
     rt().block_on(async {
         let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        let properties = props(&[]);
-        let context = Arc::new(WriterContext::for_data(&schema, &properties, None).unwrap());
-        let locations = Arc::new(
-            LocationGenerator::for_table(store.clone(), TABLE_LOCATION, &properties).unwrap(),
-        );
-        let mut writer = PartitionedWriter::try_new(context, &schema, &spec, locations)
+        let mut writer = partitioned_writer(store.clone(), &schema, &spec, &props(&[]))
             .unwrap()
             .with_max_open_writers(2);
         for b in &input {
@@ -156,7 +120,7 @@ fn bounded_open_writers_still_route_correctly() {
 
 #[test]
 fn void_only_spec_writes_unpartitioned_paths() {
-    let schema = schema();
+    let schema = id_cat_ts_schema();
     let spec = PartitionSpec {
         spec_id: 3,
         fields: vec![PartitionField {
@@ -166,7 +130,7 @@ fn void_only_spec_writes_unpartitioned_paths() {
             transform: Transform::Void,
         }],
     };
-    let input = batches(&schema);
+    let input = batches();
     rt().block_on(async {
         let (_, files) = write(&schema, &spec, &props(&[]), &input).await.unwrap();
         assert_eq!(files.len(), 1);

@@ -5,8 +5,6 @@
 //! PyIceberg venv it creates; without it the test fails.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -28,20 +26,9 @@ use floe_table::writer::{
 };
 use object_store::local::LocalFileSystem;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use serde_json::Value;
 
 use super::{props, rt};
-
-/// The PyIceberg venv's interpreter. A missing venv fails the test: run `scripts/test`,
-/// which creates it and sets `FLOE_TEST_PYTHON`.
-fn python() -> PathBuf {
-    match std::env::var_os("FLOE_TEST_PYTHON").filter(|p| !p.is_empty()) {
-        Some(p) => PathBuf::from(p),
-        None => panic!(
-            "FLOE_TEST_PYTHON is not set: run scripts/test, which creates the PyIceberg venv"
-        ),
-    }
-}
+use crate::common::pyiceberg_scan;
 
 async fn put(store: &Arc<dyn ObjectStore>, location: &str, bytes: Vec<u8>) {
     store
@@ -98,7 +85,6 @@ fn snapshot(id: i64, parent: Option<i64>, seq: i64, list: &str, op: Operation) -
 
 #[test]
 fn pyiceberg_reads_floe_written_files() {
-    let python = python();
     let dir = std::env::temp_dir().join(format!("floe-table-interop-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let location = format!("file://{}", dir.display());
@@ -251,21 +237,7 @@ fn pyiceberg_reads_floe_written_files() {
         metadata_location
     });
 
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/pyiceberg_read.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&metadata_location)
-        .arg("--scan")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "PyIceberg failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = pyiceberg_scan(&metadata_location);
     assert_eq!(doc["row_count"], n - deleted);
     let rows = doc["rows"].as_array().unwrap();
     let mut ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();

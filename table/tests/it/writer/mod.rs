@@ -13,16 +13,20 @@ mod parallel;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use bytes::Bytes;
 use floe_spec::manifest::DataFile;
 use floe_spec::partition::PartitionSpec;
 use floe_spec::schema::Schema;
+use floe_spec::types::{NestedField, PrimitiveType, Type};
+use floe_table::arrow_schema::schema_to_arrow;
 use floe_table::writer::{LocationGenerator, PartitionedWriter, WriterContext, default_store_path};
 use object_store::memory::InMemory;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::metadata::ParquetMetaData;
+
+use crate::common::Lcg;
 
 pub const TABLE_LOCATION: &str = "memory:///wh/db/t";
 
@@ -39,8 +43,25 @@ pub fn props(kv: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
-/// Writes `batches` to a table with `schema`, `spec` and `properties`; returns the
-/// store and the files.
+/// A partitioned writer of the table at [`TABLE_LOCATION`] in `store`, with `schema`,
+/// `spec` and `properties`.
+pub fn partitioned_writer(
+    store: Arc<dyn ObjectStore>,
+    schema: &Schema,
+    spec: &PartitionSpec,
+    properties: &HashMap<String, String>,
+) -> floe_table::Result<PartitionedWriter> {
+    let context = Arc::new(WriterContext::for_data(schema, properties, None)?);
+    let locations = Arc::new(LocationGenerator::for_table(
+        store,
+        TABLE_LOCATION,
+        properties,
+    )?);
+    PartitionedWriter::try_new(context, schema, spec, locations)
+}
+
+/// Writes `batches` to a table with `schema`, `spec` and `properties` in a new
+/// in-memory store; returns the store and the files.
 pub async fn write(
     schema: &Schema,
     spec: &PartitionSpec,
@@ -48,18 +69,54 @@ pub async fn write(
     batches: &[RecordBatch],
 ) -> floe_table::Result<(Arc<dyn ObjectStore>, Vec<DataFile>)> {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let context = Arc::new(WriterContext::for_data(schema, properties, None)?);
-    let locations = Arc::new(LocationGenerator::for_table(
-        store.clone(),
-        TABLE_LOCATION,
-        properties,
-    )?);
-    let mut writer = PartitionedWriter::try_new(context, schema, spec, locations)?;
+    let mut writer = partitioned_writer(store.clone(), schema, spec, properties)?;
     for b in batches {
         writer.write(b).await?;
     }
     let files = writer.close().await?;
     Ok((store, files))
+}
+
+/// The schema of the fan-out tests: `id` long required, `cat` string, `ts` timestamp.
+pub fn id_cat_ts_schema() -> Schema {
+    Schema::builder()
+        .with_fields(vec![
+            NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)),
+            NestedField::optional(2, "cat", Type::Primitive(PrimitiveType::String)),
+            NestedField::optional(3, "ts", Type::Primitive(PrimitiveType::Timestamp)),
+        ])
+        .build()
+        .unwrap()
+}
+
+/// `count` batches of `rows` rows of [`id_cat_ts_schema`], ids `0..count * rows` in
+/// order; in each batch, every row's `cat` is `cat(row, rng)`, then every row's `ts` is
+/// `ts(random bits)`. Seeded: the rows are the same on every run.
+pub fn id_cat_ts_batches(
+    seed: u64,
+    count: i64,
+    rows: i64,
+    cat: impl Fn(i64, &mut Lcg) -> Option<String>,
+    ts: impl Fn(u64) -> Option<i64>,
+) -> Vec<RecordBatch> {
+    let arrow = Arc::new(schema_to_arrow(&id_cat_ts_schema()).unwrap());
+    let mut rng = Lcg::new(seed);
+    (0..count)
+        .map(|b| {
+            let ids: Vec<i64> = (0..rows).map(|i| b * rows + i).collect();
+            let cats: Vec<Option<String>> = (0..rows).map(|i| cat(i, &mut rng)).collect();
+            let ts: Vec<Option<i64>> = (0..rows).map(|_| ts(rng.bits())).collect();
+            RecordBatch::try_new(
+                arrow.clone(),
+                vec![
+                    Arc::new(Int64Array::from(ids)) as ArrayRef,
+                    Arc::new(StringArray::from(cats)),
+                    Arc::new(TimestampMicrosecondArray::from(ts)),
+                ],
+            )
+            .unwrap()
+        })
+        .collect()
 }
 
 pub async fn read_bytes(store: &Arc<dyn ObjectStore>, location: &str) -> Bytes {

@@ -6,16 +6,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::{Int64Array, RecordBatch};
 use arrow::compute::concat_batches;
 use async_trait::async_trait;
 use floe_spec::manifest::DataFile;
 use floe_spec::partition::{PartitionField, PartitionSpec};
-use floe_spec::schema::Schema;
 use floe_spec::transform::Transform;
-use floe_spec::types::{NestedField, PrimitiveType, Type};
 use floe_table::arrow_schema::{align_batch, schema_to_arrow};
-use floe_table::writer::{LocationGenerator, PartitionedWriter, WriterContext};
 use futures::stream::BoxStream;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -24,18 +21,7 @@ use object_store::{
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
-use super::{TABLE_LOCATION, props, read_file};
-
-fn schema() -> Schema {
-    Schema::builder()
-        .with_fields(vec![
-            NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)),
-            NestedField::optional(2, "cat", Type::Primitive(PrimitiveType::String)),
-            NestedField::optional(3, "ts", Type::Primitive(PrimitiveType::Timestamp)),
-        ])
-        .build()
-        .unwrap()
-}
+use super::{id_cat_ts_batches, id_cat_ts_schema, partitioned_writer, props, read_file};
 
 fn day_spec() -> PartitionSpec {
     PartitionSpec {
@@ -50,36 +36,14 @@ fn day_spec() -> PartitionSpec {
 }
 
 /// 8 batches of 2,000 rows in random day order over 12 days (with nulls).
-fn batches(schema: &Schema) -> Vec<RecordBatch> {
-    let mut state: u64 = 7;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        state >> 33
-    };
-    (0..8)
-        .map(|b| {
-            let n = 2_000;
-            let ids: Vec<i64> = (0..n).map(|i| b * n + i).collect();
-            let cat: Vec<Option<String>> = (0..n).map(|i| Some(format!("c{}", i % 13))).collect();
-            let ts: Vec<Option<i64>> = (0..n)
-                .map(|_| {
-                    let v = next();
-                    (v % 29 != 0).then(|| (v % 12) as i64 * 86_400_000_000 + (v % 997) as i64)
-                })
-                .collect();
-            RecordBatch::try_new(
-                Arc::new(schema_to_arrow(schema).unwrap()),
-                vec![
-                    Arc::new(Int64Array::from(ids)) as ArrayRef,
-                    Arc::new(StringArray::from(cat)),
-                    Arc::new(TimestampMicrosecondArray::from(ts)),
-                ],
-            )
-            .unwrap()
-        })
-        .collect()
+fn batches() -> Vec<RecordBatch> {
+    id_cat_ts_batches(
+        7,
+        8,
+        2_000,
+        |i, _| Some(format!("c{}", i % 13)),
+        |v| (v % 29 != 0).then(|| (v % 12) as i64 * 86_400_000_000 + (v % 997) as i64),
+    )
 }
 
 fn multi_thread_rt() -> tokio::runtime::Runtime {
@@ -98,14 +62,7 @@ async fn write_with(
     parallelism: usize,
     max_open: Option<usize>,
 ) -> floe_table::Result<Vec<DataFile>> {
-    let schema = schema();
-    let context = Arc::new(WriterContext::for_data(&schema, properties, None)?);
-    let locations = Arc::new(LocationGenerator::for_table(
-        store,
-        TABLE_LOCATION,
-        properties,
-    )?);
-    let mut writer = PartitionedWriter::try_new(context, &schema, &day_spec(), locations)?
+    let mut writer = partitioned_writer(store, &id_cat_ts_schema(), &day_spec(), properties)?
         .with_parallelism(parallelism);
     if let Some(max) = max_open {
         writer = writer.with_max_open_writers(max);
@@ -124,7 +81,7 @@ async fn contents(
     store: &Arc<dyn ObjectStore>,
     files: &[DataFile],
 ) -> Vec<(String, i64, Vec<i64>)> {
-    let schema = schema();
+    let schema = id_cat_ts_schema();
     let mut out = Vec::new();
     for f in files {
         let (batches, _) = read_file(store, &f.file_path).await;
@@ -148,7 +105,7 @@ async fn contents(
 
 #[test]
 fn parallel_partition_writes_equal_the_sequential_result() {
-    let input = batches(&schema());
+    let input = batches();
     // Default sizes (one file per partition), and a small target size (files roll).
     for kv in [vec![], vec![("write.target-file-size-bytes", "6000")]] {
         let properties = props(&kv);
@@ -267,7 +224,7 @@ async fn stored_files(store: &Arc<dyn ObjectStore>) -> Vec<String> {
 
 #[test]
 fn a_failing_partition_file_fails_the_write_and_leaves_nothing() {
-    let input = batches(&schema());
+    let input = batches();
     // Day 5 is 1970-01-06. Small files (rolling uploads during writes) and large ones
     // (uploaded when closed) fail in different places.
     for kv in [vec![], vec![("write.target-file-size-bytes", "6000")]] {
