@@ -47,6 +47,7 @@ pub mod report;
 pub mod server_bench;
 pub mod spec_bench;
 pub mod sql_bench;
+pub mod static_http;
 pub mod stream_bench;
 pub mod table_bench;
 pub mod workdir;

@@ -10,7 +10,9 @@
 //!   server process per round;
 //! - **cached**: the same load again (`snapshots=all`, and `snapshots=refs`): the catalog
 //!   reads the table row, the body comes from the load-result cache;
-//! - **304**: with `If-None-Match` set to the ETag of the current metadata: no body.
+//! - **304**: with `If-None-Match` set to the ETag of the current metadata: no body;
+//! - **ceiling**: the same `snapshots=all` body from memory through a minimal HTTP/1.1
+//!   responder ([`crate::static_http`]): what moving these bytes costs on this machine.
 //!
 //! Beside it, PyIceberg 0.12 loads the same table: with its own `SqlCatalog` on SQLite
 //! (the table registered on Floe's metadata file), and with its `RestCatalog` through
@@ -39,6 +41,7 @@ use crate::harness::{
 use crate::machine::Machine;
 use crate::peer::PythonPeer;
 use crate::report::{Measure, Report, WorkloadResult, sig3, thousands};
+use crate::static_http::StaticHttp;
 
 /// Options of the suite.
 #[derive(Debug, Clone)]
@@ -452,7 +455,10 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     // ---- one server for the warm cases ---------------------------------------------
     let server = Server::start(&opts.floe_bin, &data_dir)?;
     let addr = server.addr.clone();
-    let (checks, etag) = rt.block_on(first_answers(&addr, &all, &refs, &metadata_location))?;
+    let (checks, etag, all_body) =
+        rt.block_on(first_answers(&addr, &all, &refs, &metadata_location))?;
+    // The ceiling: the same body from memory, through a minimal responder.
+    let ceiling_server = StaticHttp::start(&all_body, "application/json")?;
     let not_modified = get_request(&path, &format!("If-None-Match: {etag}\r\n"));
     let py_rest = peer.request(&json!({
         "op": "setup_rest", "uri": server.uri(), "table": identifier,
@@ -471,7 +477,20 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         ("304 (`If-None-Match`)", &not_modified, 304),
     ];
     let mut runs: Vec<Vec<Run>> = (0..cases.len()).map(|_| Vec::new()).collect();
+    let mut ceiling = Vec::with_capacity(rounds);
     for _ in 0..rounds {
+        let client0 = process_cpu_ns();
+        let mut run = rt.block_on(hammer(
+            &ceiling_server.addr,
+            Arc::clone(&all),
+            CLIENTS,
+            run_for,
+            None,
+            200,
+        ))?;
+        // Responder and load generator share this process: all its CPU is the client's.
+        run.client_cpu = cpu_secs(client0, process_cpu_ns());
+        ceiling.push(run);
         for (i, (_, request, expect)) in cases.iter().enumerate() {
             let request = Arc::clone(request);
             let pid = server.child.id();
@@ -514,6 +533,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         one_client_refs.push(one_client(&refs)?.wall);
     }
     drop(server);
+    drop(ceiling_server);
     drop(peer);
     let _ = crate::workdir::discard(&opts.work_dir, &dir);
 
@@ -536,6 +556,13 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         if cached >= TARGET { "met" } else { "NOT met" }
     );
     let refs_rate = median(&runs[2].iter().map(Run::rate).collect::<Vec<_>>());
+    let ceiling_rate = median(&ceiling.iter().map(Run::rate).collect::<Vec<_>>());
+    let target_ceiling = format!(
+        "the ceiling of this machine for that body and {CLIENTS} clients (the same bytes \
+         from memory through a minimal HTTP/1.1 responder): {} req/s; Floe reaches {:.0}% of it",
+        thousands(ceiling_rate as u64),
+        100.0 * cached / ceiling_rate
+    );
     let target_refs = format!(
         "the same with `snapshots=refs` (the head snapshot only): {} req/s — {}",
         thousands(refs_rate as u64),
@@ -610,10 +637,11 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             &cold,
             &cases.map(|c| c.0),
             &runs,
+            &ceiling,
             &one_client_refs,
             &vs_sql,
         )],
-        targets: vec![target, target_refs],
+        targets: vec![target, target_ceiling, target_refs],
         checks,
         notes: notes(),
     };
@@ -626,14 +654,15 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
 
 /// The first answers of the warm server, checked: the `all` body lists every snapshot,
 /// the `refs` body only the head, both name the current metadata file; returns the
-/// checks and the ETag.
+/// checks, the ETag and the `all` body.
 async fn first_answers(
     addr: &str,
     all: &Arc<[u8]>,
     refs: &Arc<[u8]>,
     metadata_location: &str,
-) -> Result<(Vec<String>, String)> {
+) -> Result<(Vec<String>, String, Vec<u8>)> {
     let mut conn = Conn::connect(addr).await?;
+    let mut all_body = Vec::new();
     let mut body = Vec::new();
     let mut checks = Vec::new();
     let mut etag = String::new();
@@ -658,6 +687,7 @@ async fn first_answers(
         }
         if mode == "all" {
             etag = answer.etag.ok_or("loadTable answered without an ETag")?;
+            all_body.clone_from(&body);
         }
         checks.push(format!(
             "`snapshots={mode}` answers 200 with {listed} snapshot(s) in a {} kB body naming \
@@ -682,7 +712,7 @@ async fn first_answers(
         "`If-None-Match: {etag}` answers 304 without a body; every timed answer had the \
          expected status (200 or 304)"
     ));
-    Ok((checks, etag))
+    Ok((checks, etag, all_body))
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -702,6 +732,7 @@ fn clients_section(
     cold: &[Run],
     names: &[&str; 4],
     runs: &[Vec<Run>],
+    ceiling: &[Run],
     one_client_refs: &[f64],
     vs_sql: &Comparison,
 ) -> String {
@@ -761,6 +792,10 @@ fn clients_section(
     for (name, runs) in names.iter().zip(runs) {
         row(name, runs);
     }
+    row(
+        "ceiling: the `snapshots=all` body from memory, minimal responder (same process as the load generator)",
+        ceiling,
+    );
     let _ = writeln!(
         s,
         "\n1 client, cached `snapshots=refs`: median {} per load ({} loads/s); \
