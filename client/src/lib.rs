@@ -6,8 +6,10 @@
 
 pub mod floe;
 pub mod rest;
+pub mod scan;
 pub mod sql;
 pub mod stream;
 
 pub use floe::{Floe, FloeBuilder, parse_table_name};
+pub use scan::{FloeScan, FloeScanBuilder, ScanPlanner};
 pub use stream::FloeStreamWriter;

@@ -24,6 +24,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -202,7 +203,11 @@ impl RestCatalogBuilder {
             properties: merged,
         };
         Ok(RestCatalog {
-            inner: Arc::new(Inner { config, http }),
+            inner: Arc::new(Inner {
+                config,
+                http,
+                planning_refused: AtomicBool::new(false),
+            }),
         })
     }
 }
@@ -241,6 +246,8 @@ pub struct RestCatalog {
 struct Inner {
     config: RestConfig,
     http: Http,
+    /// The server answered scan planning as not implemented: plan client-side.
+    planning_refused: AtomicBool,
 }
 
 /// Floe's `GET .../writers` answer.
@@ -369,15 +376,20 @@ impl RestCatalog {
         self.inner.config.url(&segments)
     }
 
-    fn table_url(&self, t: &TableIdent, tail: &[&str]) -> Result<url::Url> {
+    pub(crate) fn table_url(&self, t: &TableIdent, tail: &[&str]) -> Result<url::Url> {
         t.validate()?;
         let mut segments = vec!["tables", t.name.as_str()];
         segments.extend_from_slice(tail);
         self.ns_url(&t.namespace, &segments)
     }
 
-    async fn send(&self, call: Call) -> Result<Answer> {
+    pub(crate) async fn send(&self, call: Call) -> Result<Answer> {
         self.inner.http.send(&call, false).await
+    }
+
+    /// Set once the server answered scan planning as not implemented.
+    pub(crate) fn planning_refused(&self) -> &AtomicBool {
+        &self.inner.planning_refused
     }
 
     /// GET or HEAD answering whether something exists; 404 is `false`.
