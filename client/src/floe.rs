@@ -379,9 +379,21 @@ impl Floe {
     /// table crate's [`StreamWriter`] on an embedded catalog; on a REST catalog, Floe's
     /// append intents when the server offers them, else standard commits.
     pub async fn stream_writer(&self, name: &str, writer_id: &str) -> Result<FloeStreamWriter> {
+        self.stream_writer_with(name, StreamWriterConfig::new(writer_id))
+            .await
+    }
+
+    /// [`Floe::stream_writer`] with triggers and bounds: an embedded writer takes
+    /// all of `config`; a remote one its `max_rows`, `max_in_flight` (pipelined
+    /// intents, see [`crate::stream`]) and `max_unknown_retries`.
+    pub async fn stream_writer_with(
+        &self,
+        name: &str,
+        config: StreamWriterConfig,
+    ) -> Result<FloeStreamWriter> {
         let table = self.table(name).await?;
         if let Some(rest) = &self.rest {
-            return FloeStreamWriter::remote(rest.clone(), table, writer_id).await;
+            return FloeStreamWriter::remote(rest.clone(), table, config).await;
         }
         let committer = self
             .committer
@@ -393,8 +405,7 @@ impl Floe {
                 )
             })
             .clone();
-        let writer =
-            StreamWriter::open(table, committer, StreamWriterConfig::new(writer_id)).await?;
+        let writer = StreamWriter::open(table, committer, config).await?;
         Ok(FloeStreamWriter::embedded(writer))
     }
 
