@@ -2,7 +2,7 @@
 //! facade.
 //!
 //! - Embedded catalog: the table crate's [`StreamWriter`] (row, byte and time
-//!   triggers, group commit through one [`GroupCommitter`] per connection).
+//!   triggers, group commit through one [`GroupCommitter`](floe_table::stream::GroupCommitter) per connection).
 //! - A REST catalog that offers Floe's append intents (`POST .../appends` and
 //!   `POST .../writers/{writer-id}` in `/v1/config`'s endpoints): the writer opens on
 //!   the server (taking an epoch that fences older instances), writes each flushed
