@@ -9,10 +9,12 @@
 //! | `/path/to/dir`, `file:///path/to/dir` | embedded: `<dir>/catalog.db` and `<dir>/warehouse`, the layout of `floe serve --data-dir` |
 //!
 //! Tables are [`floe_table::Table`]s: [`Table::append`] writes record batches and
-//! commits them, [`Table::scan`] reads with filters and projections, and time travel
-//! is the scan's [`snapshot_id`](floe_table::scan::TableScanBuilder::snapshot_id) or
-//! [`as_of`](floe_table::scan::TableScanBuilder::as_of); the table's snapshots and
-//! history are on its metadata. [`Floe::stream_writer`] opens a stream
+//! commits them, [`Floe::scan`] reads with filters and projections (planned by the
+//! server when it offers scan planning, see [`crate::scan`]; [`Table::scan`] always
+//! plans client-side), and time travel is the scan's
+//! [`snapshot_id`](crate::FloeScanBuilder::snapshot_id) or
+//! [`as_of`](crate::FloeScanBuilder::as_of); the table's snapshots and history are on
+//! its metadata. [`Floe::stream_writer`] opens a stream
 //! writer (see [`crate::stream`]) and [`Floe::sql`] a SQL session.
 //!
 //! ```
@@ -47,6 +49,7 @@ use floe_table::arrow_schema::{FieldIds, arrow_to_schema};
 use floe_table::io::FileIO;
 
 use crate::rest::{RestCatalog, RestCatalogBuilder};
+use crate::scan::{FloeScanBuilder, ScanPlanner};
 use crate::sql::FloeSession;
 use crate::stream::FloeStreamWriter;
 use floe_table::stream::{GroupCommitConfig, GroupCommitter, StreamWriter, StreamWriterConfig};
@@ -333,7 +336,26 @@ impl Floe {
         Ok(Table::new(loaded, Arc::clone(&self.catalog), store))
     }
 
-    /// A SQL session over this catalog (see [`crate::sql`]). Table files are read and
+    /// How this connection plans scans: on the server when it is a REST catalog that
+    /// offers scan planning, else client-side (see [`crate::scan`]).
+    pub fn planner(&self) -> ScanPlanner {
+        self.rest
+            .clone()
+            .map_or_else(ScanPlanner::client_side, ScanPlanner::rest)
+    }
+
+    /// A scan of table `name` (loaded now), planned by [`Floe::planner`].
+    pub async fn scan(&self, name: &str) -> Result<FloeScanBuilder> {
+        Ok(self.scan_table(self.table(name).await?))
+    }
+
+    /// A scan of a loaded table, planned by [`Floe::planner`].
+    pub fn scan_table(&self, table: Table) -> FloeScanBuilder {
+        FloeScanBuilder::new(table, self.planner())
+    }
+
+    /// A SQL session over this catalog (see [`crate::sql`]); its scans are planned by
+    /// [`Floe::planner`]. Table files are read and
     /// written through the store of the warehouse (an embedded catalog's, or a REST
     /// catalog's `warehouse` property when it is a location), else the local file
     /// system: a client of a `floe serve` on the same machine reads its warehouse
@@ -344,16 +366,34 @@ impl Floe {
             .io
             .store(root)
             .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
-        FloeSession::new(Arc::clone(&self.catalog), store).await
+        FloeSession::with_planner(
+            Arc::clone(&self.catalog),
+            store,
+            datafusion::prelude::SessionConfig::new(),
+            self.planner(),
+        )
+        .await
     }
 
     /// Opens stream writer `writer_id` of table `name` (see [`crate::stream`]): the
     /// table crate's [`StreamWriter`] on an embedded catalog; on a REST catalog, Floe's
     /// append intents when the server offers them, else standard commits.
     pub async fn stream_writer(&self, name: &str, writer_id: &str) -> Result<FloeStreamWriter> {
+        self.stream_writer_with(name, StreamWriterConfig::new(writer_id))
+            .await
+    }
+
+    /// [`Floe::stream_writer`] with triggers and bounds: an embedded writer takes
+    /// all of `config`; a remote one its `max_rows`, `max_in_flight` (pipelined
+    /// intents, see [`crate::stream`]) and `max_unknown_retries`.
+    pub async fn stream_writer_with(
+        &self,
+        name: &str,
+        config: StreamWriterConfig,
+    ) -> Result<FloeStreamWriter> {
         let table = self.table(name).await?;
         if let Some(rest) = &self.rest {
-            return FloeStreamWriter::remote(rest.clone(), table, writer_id).await;
+            return FloeStreamWriter::remote(rest.clone(), table, config).await;
         }
         let committer = self
             .committer
@@ -365,8 +405,7 @@ impl Floe {
                 )
             })
             .clone();
-        let writer =
-            StreamWriter::open(table, committer, StreamWriterConfig::new(writer_id)).await?;
+        let writer = StreamWriter::open(table, committer, config).await?;
         Ok(FloeStreamWriter::embedded(writer))
     }
 

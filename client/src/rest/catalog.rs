@@ -24,6 +24,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,17 +37,19 @@ use floe_spec::partition::UnboundPartitionSpec;
 use floe_spec::sort::SortOrder;
 use floe_spec::table_metadata::TableMetadata;
 use floe_spec::{Error, ErrorKind, Result};
+use floe_table::stream::{AppendAck, AppendIntent, Refusal};
 use reqwest::Method;
 use serde::Deserialize;
 
 use crate::rest::auth::{Auth, Credentials};
 use crate::rest::config::{Endpoints, RestConfig, join, parse_base};
+use crate::rest::error::from_answer;
 use crate::rest::http::{Answer, Call, Http, RetryPolicy};
 use crate::rest::model::{
     CommitTableRequest, CommitTransactionRequest, ConfigResponse, CreateNamespaceRequest,
-    CreateTableRequest, ListNamespacesResponse, ListTablesResponse, LoadTableResponse,
-    NamespaceResponse, RegisterTableRequest, RenameTableRequest, TableIdentifier,
-    UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
+    CreateTableRequest, ErrorResponse, ListNamespacesResponse, ListTablesResponse,
+    LoadTableResponse, NamespaceResponse, RegisterTableRequest, RenameTableRequest,
+    TableIdentifier, UpdateNamespacePropertiesRequest, UpdateNamespacePropertiesResponse,
 };
 
 /// Floe's writer-progress extension (advertised in `endpoints` when served).
@@ -57,6 +60,10 @@ pub const OPEN_WRITER_ENDPOINT: &str = "/namespaces/{namespace}/tables/{table}/w
 
 /// Floe's group-committed append intents.
 pub const APPENDS_ENDPOINT: &str = "/namespaces/{namespace}/tables/{table}/appends";
+
+/// The error `type` of Floe's 409 answer to an append intent whose `after-seq`
+/// predecessor is not committed yet (retry once the predecessor is acknowledged).
+pub const PREDECESSOR_NOT_COMMITTED: &str = "PredecessorNotCommittedException";
 
 /// Floe's `POST .../appends` answer.
 #[derive(Debug, Deserialize)]
@@ -202,7 +209,11 @@ impl RestCatalogBuilder {
             properties: merged,
         };
         Ok(RestCatalog {
-            inner: Arc::new(Inner { config, http }),
+            inner: Arc::new(Inner {
+                config,
+                http,
+                planning_refused: AtomicBool::new(false),
+            }),
         })
     }
 }
@@ -241,6 +252,8 @@ pub struct RestCatalog {
 struct Inner {
     config: RestConfig,
     http: Http,
+    /// The server answered scan planning as not implemented: plan client-side.
+    planning_refused: AtomicBool,
 }
 
 /// Floe's `GET .../writers` answer.
@@ -318,33 +331,76 @@ impl RestCatalog {
     pub async fn append_intent(
         &self,
         table: &TableMetadata,
-        intent: &floe_table::stream::AppendIntent,
-    ) -> Result<floe_table::stream::AppendAck> {
+        intent: &AppendIntent,
+    ) -> Result<AppendAck> {
+        self.submit_intent(table, intent)
+            .await
+            .map_err(Refusal::into_error)
+    }
+
+    /// [`RestCatalog::append_intent`] telling a refusal because the intent's
+    /// `after_seq` predecessor is not committed yet ([`Refusal::Gap`]: a 409
+    /// [`PREDECESSOR_NOT_COMMITTED`] answer; send it again once the predecessor is
+    /// acknowledged) from any other failure. `after_seq` is sent as `after-seq` when
+    /// set.
+    pub async fn submit_intent(
+        &self,
+        table: &TableMetadata,
+        intent: &AppendIntent,
+    ) -> std::result::Result<AppendAck, Refusal> {
         let ident = &intent.table;
         self.require(
             "POST",
             APPENDS_ENDPOINT,
             &format!("append intent on {ident}"),
-        )?;
+        )
+        .map_err(Refusal::Failed)?;
         let spec = table.default_partition_spec();
-        let partition_type = spec.partition_type(table.current_schema())?;
+        let partition_type = spec
+            .partition_type(table.current_schema())
+            .map_err(Refusal::Failed)?;
         let files: Vec<serde_json::Value> = intent
             .data_files
             .iter()
             .map(|f| f.to_rest_json(spec.spec_id, &partition_type))
             .collect();
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "writer-id": intent.writer_id,
             "epoch": intent.epoch,
             "seq": intent.seq,
             "watermark-ms": intent.watermark_ms,
             "data-files": files,
         });
-        let mut call = Call::new(Method::POST, self.table_url(ident, &["appends"])?).json(&body)?;
+        if let Some(after) = intent.after_seq {
+            body["after-seq"] = serde_json::Value::from(after);
+        }
+        let url = self
+            .table_url(ident, &["appends"])
+            .map_err(Refusal::Failed)?;
+        let mut call = Call::new(Method::POST, url)
+            .json(&body)
+            .map_err(Refusal::Failed)?;
         call.retry_writes = true;
-        let answer = self.send(call).await?;
-        let ack: AppendFilesResponse = answer.json("append answer")?;
-        Ok(floe_table::stream::AppendAck {
+        call.accept_status = Some(409);
+        let answer = self.send(call).await.map_err(Refusal::Failed)?;
+        if answer.status == 409 {
+            let e = from_answer(
+                answer.method.as_str(),
+                answer.url.as_str(),
+                409,
+                &answer.body,
+                true,
+            );
+            let gap = serde_json::from_slice::<ErrorResponse>(&answer.body)
+                .is_ok_and(|b| b.error.error_type == PREDECESSOR_NOT_COMMITTED);
+            return Err(if gap {
+                Refusal::Gap(e)
+            } else {
+                Refusal::Failed(e)
+            });
+        }
+        let ack: AppendFilesResponse = answer.json("append answer").map_err(Refusal::Failed)?;
+        Ok(AppendAck {
             snapshot_id: ack.snapshot_id,
             sequence_number: ack.sequence_number,
             duplicate: ack.duplicate,
@@ -369,15 +425,20 @@ impl RestCatalog {
         self.inner.config.url(&segments)
     }
 
-    fn table_url(&self, t: &TableIdent, tail: &[&str]) -> Result<url::Url> {
+    pub(crate) fn table_url(&self, t: &TableIdent, tail: &[&str]) -> Result<url::Url> {
         t.validate()?;
         let mut segments = vec!["tables", t.name.as_str()];
         segments.extend_from_slice(tail);
         self.ns_url(&t.namespace, &segments)
     }
 
-    async fn send(&self, call: Call) -> Result<Answer> {
+    pub(crate) async fn send(&self, call: Call) -> Result<Answer> {
         self.inner.http.send(&call, false).await
+    }
+
+    /// Set once the server answered scan planning as not implemented.
+    pub(crate) fn planning_refused(&self) -> &AtomicBool {
+        &self.inner.planning_refused
     }
 
     /// GET or HEAD answering whether something exists; 404 is `false`.

@@ -53,6 +53,8 @@ pub(crate) struct Call {
     pub idempotency_key: Option<String>,
     /// The server honours idempotency keys.
     pub retry_writes: bool,
+    /// An error status returned as an answer (its body read by the caller).
+    pub accept_status: Option<u16>,
 }
 
 impl Call {
@@ -64,6 +66,7 @@ impl Call {
             commit: false,
             idempotency_key: None,
             retry_writes: false,
+            accept_status: None,
         }
     }
 
@@ -216,7 +219,11 @@ impl Http {
                     ));
                 }
             };
-            if (200..300).contains(&status) || status == 304 || (not_found_ok && status == 404) {
+            if (200..300).contains(&status)
+                || status == 304
+                || (not_found_ok && status == 404)
+                || call.accept_status == Some(status)
+            {
                 return Ok(Answer {
                     status,
                     body,

@@ -8,6 +8,7 @@
 //! - [`error`]: Iceberg error bodies to error kinds.
 //! - [`model`]: the JSON bodies.
 //! - [`catalog`]: the catalog itself.
+//! - [`plan`]: server-side scan planning ([`RestCatalog::plan_scan`]).
 //!
 //! ```no_run
 //! # async fn demo() -> floe_catalog::Result<()> {
@@ -26,6 +27,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod plan;
 
 pub use catalog::{RestCatalog, RestCatalogBuilder};
 pub use http::RetryPolicy;

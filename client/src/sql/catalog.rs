@@ -30,6 +30,7 @@ use object_store::ObjectStore;
 use super::error::{plan_err, to_df};
 use super::metadata::MetadataTable;
 use super::table::FloeTableProvider;
+use crate::scan::ScanPlanner;
 
 /// Parsed manifests shared by every scan of a session (manifests never change).
 #[derive(Debug, Default)]
@@ -68,18 +69,29 @@ struct Inner {
     /// Namespace name → table names, as last listed.
     names: RwLock<BTreeMap<String, BTreeSet<String>>>,
     manifests: Arc<SharedManifestCache>,
+    planner: ScanPlanner,
 }
 
 impl FloeCatalogProvider {
     /// A provider over `catalog`, reading and writing table files through `store`;
     /// lists the namespaces and tables.
     pub async fn try_new(catalog: Arc<dyn Catalog>, store: Arc<dyn ObjectStore>) -> Result<Self> {
+        Self::try_with_planner(catalog, store, ScanPlanner::client_side()).await
+    }
+
+    /// [`FloeCatalogProvider::try_new`] whose tables plan their scans with `planner`.
+    pub async fn try_with_planner(
+        catalog: Arc<dyn Catalog>,
+        store: Arc<dyn ObjectStore>,
+        planner: ScanPlanner,
+    ) -> Result<Self> {
         let this = Self {
             inner: Arc::new(Inner {
                 catalog,
                 store,
                 names: RwLock::new(BTreeMap::new()),
                 manifests: Arc::new(SharedManifestCache::default()),
+                planner,
             }),
         };
         this.refresh().await?;
@@ -161,9 +173,22 @@ impl FloeCatalogProvider {
             .ok_or_else(|| plan_err(format!("table '{ident}' not found")))
     }
 
-    /// A provider for a loaded table, sharing this catalog's manifest cache.
+    /// A provider for a loaded table, sharing this catalog's manifest cache and
+    /// planner.
     pub fn provider(&self, table: Table) -> Result<FloeTableProvider> {
-        Ok(FloeTableProvider::new(table)?.with_manifest_cache(self.manifest_cache()))
+        Ok(self.configure(FloeTableProvider::new(table)?))
+    }
+
+    /// `provider` with this catalog's manifest cache and scan planner.
+    pub fn configure(&self, provider: FloeTableProvider) -> FloeTableProvider {
+        provider
+            .with_manifest_cache(self.manifest_cache())
+            .with_planner(self.inner.planner.clone())
+    }
+
+    /// How this catalog's tables plan their scans.
+    pub fn planner(&self) -> &ScanPlanner {
+        &self.inner.planner
     }
 
     /// The manifest cache shared by this catalog's scans.

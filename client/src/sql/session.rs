@@ -48,6 +48,7 @@ use super::error::{plan_err, to_df};
 use super::table::FloeTableProvider;
 use super::time_travel::{AsOfFunction, SnapshotFunction};
 use super::write::append_stream;
+use crate::scan::ScanPlanner;
 
 /// The name of the Floe catalog in a session (the default catalog).
 pub const CATALOG_NAME: &str = "floe";
@@ -82,7 +83,18 @@ impl FloeSession {
         store: Arc<dyn ObjectStore>,
         config: SessionConfig,
     ) -> Result<Self> {
-        let provider = FloeCatalogProvider::try_new(catalog, store).await?;
+        Self::with_planner(catalog, store, config, ScanPlanner::client_side()).await
+    }
+
+    /// [`FloeSession::with_config`] whose table scans are planned by `planner` (on
+    /// the server, when it is a REST catalog's and the server offers planning).
+    pub async fn with_planner(
+        catalog: Arc<dyn floe_catalog::Catalog>,
+        store: Arc<dyn ObjectStore>,
+        config: SessionConfig,
+        planner: ScanPlanner,
+    ) -> Result<Self> {
+        let provider = FloeCatalogProvider::try_with_planner(catalog, store, planner).await?;
         let config = config
             .with_default_catalog_and_schema(CATALOG_NAME, "default")
             .with_create_default_catalog_and_schema(false)

@@ -1,6 +1,9 @@
 //! [`FloeTableProvider`]: a Floe table as a DataFusion table.
 //!
 //! - **Projection** selects the columns the reader decodes.
+//! - **Planning** is server-side when the provider's [`ScanPlanner`] is a REST
+//!   catalog's that offers it (`POST .../plan`), else client-side; the tasks are the
+//!   same either way.
 //! - **Filters** convert to Floe row filters (see [`super::filter`]) that prune
 //!   manifests by partition summaries, data files by partition values and column
 //!   metrics, and row groups by their statistics; the reader then checks each file's
@@ -42,6 +45,7 @@ use super::error::{plan_err, to_df};
 use super::filter;
 use super::scan::FloeScanExec;
 use super::write::FloeSink;
+use crate::scan::ScanPlanner;
 
 /// A Floe table (current snapshot, or one snapshot for time travel) for DataFusion.
 #[derive(Debug, Clone)]
@@ -50,6 +54,7 @@ pub struct FloeTableProvider {
     snapshot_id: Option<i64>,
     schema: SchemaRef,
     manifest_cache: Option<Arc<dyn ManifestCache>>,
+    planner: ScanPlanner,
 }
 
 impl FloeTableProvider {
@@ -61,6 +66,7 @@ impl FloeTableProvider {
             snapshot_id: None,
             schema,
             manifest_cache: None,
+            planner: ScanPlanner::client_side(),
         })
     }
 
@@ -82,6 +88,7 @@ impl FloeTableProvider {
             snapshot_id: Some(snapshot_id),
             schema,
             manifest_cache: None,
+            planner: ScanPlanner::client_side(),
         })
     }
 
@@ -89,6 +96,14 @@ impl FloeTableProvider {
     #[must_use]
     pub fn with_manifest_cache(mut self, cache: Arc<dyn ManifestCache>) -> Self {
         self.manifest_cache = Some(cache);
+        self
+    }
+
+    /// Plans scans with `planner` (on the server when it offers planning; the
+    /// default plans client-side).
+    #[must_use]
+    pub fn with_planner(mut self, planner: ScanPlanner) -> Self {
+        self.planner = planner;
         self
     }
 
@@ -129,7 +144,11 @@ impl FloeTableProvider {
             builder = builder.with_manifest_cache(Arc::clone(cache));
         }
         let scan = builder.build().map_err(to_df)?;
-        let tasks = scan.plan_files().await.map_err(to_df)?;
+        let tasks = self
+            .planner
+            .plan_files(&self.table, &scan)
+            .await
+            .map_err(to_df)?;
         let reader = scan.reader().map_err(to_df)?;
         Ok((tasks, reader))
     }

@@ -68,8 +68,8 @@ impl TableFunctionImpl for SnapshotFunction {
         };
         let table = load_blocking(&self.catalog, &ident)?;
         Ok(Arc::new(
-            FloeTableProvider::at_snapshot(table, id)?
-                .with_manifest_cache(self.catalog.manifest_cache()),
+            self.catalog
+                .configure(FloeTableProvider::at_snapshot(table, id)?),
         ))
     }
 }
@@ -100,10 +100,9 @@ impl TableFunctionImpl for AsOfFunction {
         let snapshot = resolve_snapshot(table.metadata(), &SnapshotSelector::AsOf(ts))
             .map_err(to_df)?
             .ok_or_else(|| plan_err(format!("table {ident} has no snapshot as of {at}")))?;
-        Ok(Arc::new(
-            FloeTableProvider::at_snapshot(table, snapshot.snapshot_id)?
-                .with_manifest_cache(self.catalog.manifest_cache()),
-        ))
+        Ok(Arc::new(self.catalog.configure(
+            FloeTableProvider::at_snapshot(table, snapshot.snapshot_id)?,
+        )))
     }
 }
 

@@ -16,6 +16,7 @@ mod conformance;
 
 mod cli;
 mod facade;
+mod plan;
 mod rest_auth;
 mod rest_conformance;
 mod rest_faults;

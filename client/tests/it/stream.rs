@@ -14,6 +14,7 @@ use axum::response::Response;
 use floe_catalog::Catalog;
 use floe_client::Floe;
 use floe_server::app::Settings;
+use floe_table::stream::StreamWriterConfig;
 
 use crate::common::Db;
 use crate::server::TestServer;
@@ -182,4 +183,227 @@ async fn remote_stream_writers_fall_back_to_standard_commits() {
     let snapshots = concurrent_writers(&floe, false).await;
     // One standard commit per flush.
     assert_eq!(snapshots.len() as i64, WRITERS * BATCHES);
+}
+
+const PIPE_BATCHES: i64 = 12;
+
+/// Batch `b` of pipelined writer `w`: ids `(w * PIPE_BATCHES + b) * ROWS ..`.
+fn pipe_batch(w: i64, b: i64) -> RecordBatch {
+    let lo = (w * PIPE_BATCHES + b) * ROWS;
+    RecordBatch::try_new(
+        schema(),
+        vec![Arc::new(Int64Array::from_iter_values(lo..lo + ROWS))],
+    )
+    .unwrap()
+}
+
+/// What the fault middleware saw and did on `POST .../appends`.
+#[derive(Default)]
+struct AppendLog {
+    /// Intents whose `after-seq` was `seq - 1`.
+    chained: usize,
+    /// Intents without `after-seq`.
+    unchained: usize,
+    /// 409 `PredecessorNotCommittedException` answers.
+    gaps: usize,
+    /// Answers replaced by a 503 (writer-0's seq 3, once).
+    failed: usize,
+}
+
+/// Logs append intents, and answers writer-0's first seq-3 intent with a 503
+/// without passing it on (an unknown outcome for the writer).
+fn log_appends(log: Arc<std::sync::Mutex<AppendLog>>) -> impl FnOnce(Router) -> Router {
+    move |router: Router| {
+        router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let log = Arc::clone(&log);
+                async move {
+                    if !req.uri().path().ends_with("/appends") {
+                        return next.run(req).await;
+                    }
+                    let (parts, body) = req.into_parts();
+                    let bytes = axum::body::to_bytes(body, 1 << 24).await.unwrap();
+                    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    let seq = v["seq"].as_i64().unwrap();
+                    {
+                        let mut l = log.lock().unwrap();
+                        match v.get("after-seq").and_then(serde_json::Value::as_i64) {
+                            Some(a) if a == seq - 1 => l.chained += 1,
+                            Some(_) => {}
+                            None => l.unchained += 1,
+                        }
+                        if v["writer-id"] == "writer-0" && seq == 3 && l.failed == 0 {
+                            l.failed += 1;
+                            return Response::builder()
+                                .status(503)
+                                .body(Body::from("overloaded"))
+                                .unwrap();
+                        }
+                    }
+                    let req = axum::extract::Request::from_parts(parts, Body::from(bytes));
+                    let answer = next.run(req).await;
+                    if answer.status() == 409 {
+                        let (parts, body) = answer.into_parts();
+                        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                        if String::from_utf8_lossy(&bytes)
+                            .contains("PredecessorNotCommittedException")
+                        {
+                            log.lock().unwrap().gaps += 1;
+                        }
+                        return Response::from_parts(parts, Body::from(bytes));
+                    }
+                    answer
+                }
+            },
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn remote_pipelined_writers_commit_in_seq_order_exactly_once() {
+    let log = Arc::new(std::sync::Mutex::new(AppendLog::default()));
+    let server = TestServer::start_with(
+        Db::Sqlite,
+        Settings::default(),
+        log_appends(Arc::clone(&log)),
+    )
+    .await;
+    let floe = Floe::connect(&server.uri).await.unwrap();
+    floe.create_namespace("db").await.unwrap();
+    floe.create_table("db.s", &schema()).await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let floe = floe.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut config = StreamWriterConfig::new(format!("writer-{w}"));
+            config.max_rows = ROWS as usize;
+            config.max_in_flight = 4;
+            let mut writer = floe.stream_writer_with("db.s", config).await.unwrap();
+            assert!(writer.exactly_once());
+            let mut most_in_flight = 0;
+            for b in 0..PIPE_BATCHES {
+                // Each write reaches max_rows: one micro-batch sent, not awaited.
+                writer.write(&pipe_batch(w, b)).await.unwrap();
+                most_in_flight = most_in_flight.max(writer.in_flight());
+            }
+            let ack = writer.close().await.unwrap().expect("an acknowledgement");
+            assert!(!ack.duplicate);
+            most_in_flight
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap() > 1, "micro-batches were pipelined");
+    }
+    // Every acknowledged row exactly once.
+    let expected: Vec<i64> = (0..WRITERS * PIPE_BATCHES * ROWS).collect();
+    assert_eq!(all_ids(&floe).await, expected);
+    // In seq order per writer: each micro-batch is one data file; the data sequence
+    // numbers of a writer's files never go down as its seq goes up.
+    let table = floe.table("db.s").await.unwrap();
+    let scan = table.scan().build().unwrap();
+    let reader = scan.reader().unwrap();
+    let mut seqnum = std::collections::BTreeMap::new();
+    for task in scan.plan_files().await.unwrap() {
+        let n = task.data_sequence_number;
+        let batches: Vec<RecordBatch> = futures::TryStreamExt::try_collect(reader.read(vec![task]))
+            .await
+            .unwrap();
+        let ids: BTreeSet<i64> = batches
+            .iter()
+            .flat_map(|b| {
+                let c = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                c.values().to_vec()
+            })
+            .map(|id| id / ROWS)
+            .collect();
+        assert_eq!(ids.len(), 1, "one micro-batch per file");
+        let batch = *ids.first().unwrap();
+        assert!(seqnum.insert(batch, n).is_none(), "batch {batch} twice");
+    }
+    for w in 0..WRITERS {
+        let order: Vec<i64> = (0..PIPE_BATCHES)
+            .map(|b| seqnum[&(w * PIPE_BATCHES + b)])
+            .collect();
+        assert!(
+            order.windows(2).all(|p| p[0] <= p[1]),
+            "writer-{w} committed out of seq order: {order:?}"
+        );
+    }
+    let writers = server
+        .client()
+        .await
+        .list_writers(table.ident())
+        .await
+        .unwrap();
+    assert!(
+        writers.iter().all(|w| w.last_seq == PIPE_BATCHES - 1),
+        "{writers:?}"
+    );
+    let l = log.lock().unwrap();
+    assert_eq!(l.failed, 1, "the fault was injected");
+    assert_eq!(
+        l.unchained, 0,
+        "every pipelined intent names its predecessor"
+    );
+    // Each intent at least once, resent ones (the failed one, refused successors)
+    // more.
+    assert!(
+        l.chained > (WRITERS * PIPE_BATCHES) as usize,
+        "{} intents",
+        l.chained
+    );
+    eprintln!(
+        "pipelined: {} intents sent, {} refused behind an uncommitted predecessor",
+        l.chained, l.gaps
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_is_refused_over_rest() {
+    let server = TestServer::start(Db::Sqlite).await;
+    let floe = Floe::connect(&server.uri).await.unwrap();
+    floe.create_namespace("db").await.unwrap();
+    let table = floe.create_table("db.s", &schema()).await.unwrap();
+    let rest = server.client().await;
+    let opened = rest.open_writer(table.ident(), "g").await.unwrap();
+    let mut tx = table.new_transaction();
+    let files = tx.write_batches(&[batch(0, 0)]).await.unwrap();
+    drop(tx);
+    let intent = |seq: i64, after_seq: Option<i64>| floe_table::stream::AppendIntent {
+        table: table.ident().clone(),
+        writer_id: "g".into(),
+        epoch: opened.epoch,
+        seq,
+        watermark_ms: None,
+        after_seq,
+        data_files: files.clone(),
+    };
+    let refused = rest
+        .submit_intent(table.metadata(), &intent(2, Some(1)))
+        .await
+        .unwrap_err();
+    let floe_table::stream::Refusal::Gap(e) = refused else {
+        panic!("not a gap: {refused:?}");
+    };
+    let m = e.to_string();
+    assert!(m.contains("must follow micro-batch 1"), "{m}");
+    assert!(
+        m.contains("PredecessorNotCommittedException, HTTP 409"),
+        "{m}"
+    );
+    assert!(m.contains("/v1/namespaces/db/tables/s/appends"), "{m}");
+    assert!(all_ids(&floe).await.is_empty(), "nothing committed");
+    // The plain call names it as a failed commit.
+    let e = rest
+        .append_intent(table.metadata(), &intent(2, Some(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), floe_spec::ErrorKind::CommitFailed);
+    // In order it commits.
+    let ack = rest
+        .submit_intent(table.metadata(), &intent(0, Some(-1)))
+        .await
+        .unwrap();
+    assert!(!ack.duplicate);
+    assert_eq!(all_ids(&floe).await.len() as i64, ROWS);
 }

@@ -2,8 +2,8 @@
 //! writers.
 //!
 //! - `POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/appends` — an append
-//!   intent: `{"writer-id", "epoch", "seq", "watermark-ms"?, "data-files": [REST
-//!   DataFile JSON, as in scan planning]}`. The server gathers the intents that arrive
+//!   intent: `{"writer-id", "epoch", "seq", "watermark-ms"?, "after-seq"?,
+//!   "data-files": [REST DataFile JSON, as in scan planning]}`. The server gathers the intents that arrive
 //!   for a table within a short window (`floe serve --group-commit-window-ms`, or until
 //!   `--group-commit-max` intents) into one snapshot (see `floe_table::stream`) and
 //!   answers each with `{"snapshot-id", "sequence-number", "duplicate"}`. A batch whose
@@ -12,6 +12,15 @@
 //!   `CommitFailedException`; a bad body or data file (unknown field, a file outside
 //!   the table location, a spec id or partition arity not of the default spec, a
 //!   missing file) gets 400 `BadRequestException` naming what is wrong.
+//!
+//!   `after-seq` (optional) is for writers with several micro-batches in flight: the
+//!   seq this micro-batch directly follows (`-1`: the writer's first). The intent
+//!   commits only if that seq is the writer's last committed one or commits in the
+//!   same group, so a failed micro-batch never leaves a gap behind a later one.
+//!   Otherwise it gets 409 [`PREDECESSOR_NOT_COMMITTED`] (nothing committed): the
+//!   writer sends it again once the predecessor is acknowledged. An `after-seq`
+//!   below -1 or not below `seq` is a 400. Without `after-seq`, any seq above the
+//!   last committed one is accepted.
 //! - `GET .../tables/{table}/writers` — the progress of every writer of the table:
 //!   `{"writers": [{"writer-id", "epoch", "last-seq", "snapshot-id", "watermark-ms",
 //!   "updated-at-ms"}], "low-watermark-ms"}` where the low watermark is the minimum
@@ -28,7 +37,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use floe_catalog::WriterProgress;
 use floe_spec::manifest::DataFile;
-use floe_table::stream::AppendIntent;
+use floe_table::stream::{AppendIntent, Refusal};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -49,6 +58,10 @@ pub struct AppendFilesRequest {
     /// Event-time watermark (ms) up to which the writer's data is complete.
     #[serde(default)]
     pub watermark_ms: Option<i64>,
+    /// The seq this micro-batch directly follows (`-1`: the writer's first); see the
+    /// module docs.
+    #[serde(default)]
+    pub after_seq: Option<i64>,
     /// The data files (REST `DataFile` JSON).
     pub data_files: Vec<Value>,
 }
@@ -106,6 +119,10 @@ pub struct ListWritersResponse {
     pub low_watermark_ms: Option<i64>,
 }
 
+/// The error `type` of a 409 answer to an intent whose `after-seq` predecessor is
+/// not committed (yet): retry it once the predecessor is acknowledged.
+pub const PREDECESSOR_NOT_COMMITTED: &str = "PredecessorNotCommittedException";
+
 fn unsupported() -> ApiError {
     ApiError::new(
         StatusCode::NOT_ACCEPTABLE,
@@ -157,16 +174,22 @@ pub(crate) async fn append_files(
     let loaded = state.catalog().load_table(&ident).await?;
     let files = data_files(&loaded.metadata, &req.data_files)?;
     let ack = committer
-        .submit(AppendIntent {
+        .submit_in_order(AppendIntent {
             table: ident,
             writer_id: req.writer_id,
             epoch: req.epoch,
             seq: req.seq,
             watermark_ms: req.watermark_ms,
-            after_seq: None,
+            after_seq: req.after_seq,
             data_files: files,
         })
-        .await?;
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::Gap(e) => {
+                ApiError::new(StatusCode::CONFLICT, PREDECESSOR_NOT_COMMITTED, e.message())
+            }
+            Refusal::Failed(e) => ApiError::from(e),
+        })?;
     Ok(ok_json(&AppendFilesResponse {
         snapshot_id: ack.snapshot_id,
         sequence_number: ack.sequence_number,

@@ -270,3 +270,71 @@ async fn bad_append_bodies_are_400() {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     assert_eq!(total_records(&server).await, 10);
 }
+
+#[tokio::test]
+async fn after_seq_orders_a_writers_batches() {
+    let server = server().await;
+    let url = format!("{TABLE}/appends");
+    let opened = server.post(&format!("{TABLE}/writers/p"), json!({})).await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.text);
+    let with_after = |seq: i64, after: i64, files: &[Value]| {
+        let mut b = body("p", 1, seq, None, files);
+        b["after-seq"] = json!(after);
+        b
+    };
+    // Seq 1 names seq 0, which is not committed: refused, nothing committed.
+    let f1 = data_files(&server, 10..20).await;
+    let m = server
+        .post(&url, with_after(1, 0, &f1))
+        .await
+        .assert_error(409, "PredecessorNotCommittedException");
+    assert!(
+        m.contains("must follow micro-batch 0") && m.contains("writer `p`"),
+        "{m}"
+    );
+    assert_eq!(total_records(&server).await, 0);
+    // The first micro-batch follows -1; then seq 1 is accepted.
+    let f0 = data_files(&server, 0..10).await;
+    let first = server.post(&url, with_after(0, -1, &f0)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let second = server.post(&url, with_after(1, 0, &f1)).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    assert_eq!(second.body["duplicate"], false);
+    assert_eq!(total_records(&server).await, 20);
+    // A gap of one (seq 3 after 2, but 2 never came) is refused.
+    let f3 = data_files(&server, 30..40).await;
+    server
+        .post(&url, with_after(3, 2, &f3))
+        .await
+        .assert_error(409, "PredecessorNotCommittedException");
+    assert_eq!(total_records(&server).await, 20);
+    // Sent together within the group window, a batch and its successor both commit,
+    // whichever arrives first.
+    let f2 = data_files(&server, 20..30).await;
+    let (fourth, third) = tokio::join!(
+        server.post(&url, with_after(3, 2, &f3)),
+        server.post(&url, with_after(2, 1, &f2)),
+    );
+    assert_eq!(third.status, StatusCode::OK, "{}", third.text);
+    // Seq 3 either joined seq 2's group or arrived after it committed; a refusal is
+    // only possible if it was grouped before seq 2 arrived: then resending works.
+    if fourth.status != StatusCode::OK {
+        fourth.assert_error(409, "PredecessorNotCommittedException");
+        let again = server.post(&url, with_after(3, 2, &f3)).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    }
+    assert_eq!(total_records(&server).await, 40);
+    // A retried seq is a duplicate, after-seq or not.
+    let dup = server.post(&url, with_after(3, 2, &f3)).await;
+    assert_eq!(dup.body["duplicate"], true, "{}", dup.text);
+    // after-seq must be at least -1 and below seq.
+    for (seq, after) in [(5, 5), (5, 7), (5, -2)] {
+        let m = server
+            .post(&url, with_after(seq, after, &f3))
+            .await
+            .assert_error(400, "BadRequestException");
+        assert!(m.contains("after-seq"), "{m}");
+    }
+    let listed = server.get(&format!("{TABLE}/writers")).await;
+    assert_eq!(listed.body["writers"][0]["last-seq"], 3, "{}", listed.text);
+}

@@ -139,9 +139,9 @@ struct Pending {
     reply: oneshot::Sender<Answer>,
 }
 
-/// Why an intent was not committed.
+/// Why an intent was not committed (see [`GroupCommitter::submit_in_order`]).
 #[derive(Debug)]
-pub(crate) enum Refusal {
+pub enum Refusal {
     /// Its `after_seq` predecessor was not committed (yet): it may be resubmitted
     /// once the predecessor is.
     Gap(Error),
@@ -150,7 +150,8 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub(crate) fn into_error(self) -> Error {
+    /// The error, whatever the reason.
+    pub fn into_error(self) -> Error {
         match self {
             Self::Gap(e) | Self::Failed(e) => e,
         }
@@ -235,6 +236,21 @@ impl GroupCommitter {
         match rx.await {
             Ok(answer) => answer.map_err(Refusal::into_error),
             Err(_) => Err(lost_answer()),
+        }
+    }
+
+    /// [`GroupCommitter::submit`] telling a refusal because the intent's
+    /// [`AppendIntent::after_seq`] predecessor is not committed ([`Refusal::Gap`]: the
+    /// intent may be resubmitted once the predecessor is acknowledged) from any other
+    /// failure: what a server passes on to remote pipelined writers.
+    pub async fn submit_in_order(
+        &self,
+        intent: AppendIntent,
+    ) -> std::result::Result<AppendAck, Refusal> {
+        let rx = self.enqueue(intent).map_err(Refusal::Failed)?;
+        match rx.await {
+            Ok(answer) => answer,
+            Err(_) => Err(Refusal::Failed(lost_answer())),
         }
     }
 

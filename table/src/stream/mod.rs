@@ -42,6 +42,6 @@ mod committer;
 mod intent;
 mod writer;
 
-pub use committer::{GroupCommitConfig, GroupCommitStats, GroupCommitter};
+pub use committer::{GroupCommitConfig, GroupCommitStats, GroupCommitter, Refusal};
 pub use intent::{AppendAck, AppendIntent, GROUP_SIZE_SUMMARY_KEY, WATERMARK_SUMMARY_KEY};
 pub use writer::{PendingFlush, StreamWriter, StreamWriterConfig};
