@@ -433,7 +433,10 @@ impl TableProvider for RowIdSource {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let base = self.provider.schema();
         let columns: Vec<String> = base.fields().iter().map(|f| f.name().clone()).collect();
-        let (mut tasks, reader) = self.provider.plan_tasks(&columns, filters).await?;
+        let (mut tasks, reader) = self
+            .provider
+            .plan_tasks(&columns, filters, state.config().batch_size())
+            .await?;
         for t in &mut tasks {
             t.residual = BoundExpression::True;
         }
