@@ -5,9 +5,11 @@
 //! ```
 //!
 //! Runs `WRITERS` (default 16) stream writers on one `GroupCommitter` for `SECONDS`
-//! (default 3) on a fresh SQLite catalog under `WORK_DIR` (removed first), exactly as
+//! (default 3) on a fresh SQLite catalog in a new folder under `WORK_DIR`, exactly as
 //! the suite's group-commit case, and prints batches/s, p50/p99 ack latency, batches
-//! per commit and manifests per 1,000 batches.
+//! per commit and manifests per 1,000 batches. Like the suites it deletes nothing: the
+//! folder goes to `WORK_DIR/.discarded/` (see `floe_bench::workdir`); delete that
+//! yourself when done.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,11 +23,12 @@ fn main() -> Result<()> {
     };
     let writers: usize = args.get(1).map_or(Ok(16), |s| s.parse())?;
     let seconds: f64 = args.get(2).map_or(Ok(3.0), |s| s.parse())?;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    let run =
-        floe_bench::stream_bench::group_case_once(&dir, writers, Duration::from_secs_f64(seconds))?;
+    let case = floe_bench::workdir::fresh(&dir, "stream_group")?;
+    let run = floe_bench::stream_bench::group_case_once(
+        &case,
+        writers,
+        Duration::from_secs_f64(seconds),
+    )?;
     let mut lat = run.latencies.clone();
     lat.sort_by(f64::total_cmp);
     let q = |p: f64| {
@@ -45,6 +48,6 @@ fn main() -> Result<()> {
         run.manifests,
         run.manifests as f64 * 1000.0 / run.acked.max(1) as f64
     );
-    std::fs::remove_dir_all(&dir).ok();
+    floe_bench::workdir::discard(&dir, &case)?;
     Ok(())
 }
