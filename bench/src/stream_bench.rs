@@ -33,7 +33,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringBuilder};
 use arrow::datatypes::SchemaRef as ArrowSchemaRef;
 use floe_catalog::{Catalog, ErrorKind, NamespaceIdent, SqlCatalog, TableCreation, TableIdent};
 use floe_spec::schema::Schema;
@@ -98,13 +98,17 @@ fn schema() -> Result<Schema> {
 /// Batch `seq` of writer `writer`: ids `seq * 1000 ..`, payload `w<writer>-s<seq>-<i>`.
 fn batch(schema: &ArrowSchemaRef, writer: i32, seq: i64) -> Result<RecordBatch> {
     let base = seq * BATCH_ROWS as i64;
+    // Formatted straight into the array's buffer: no string allocated per row.
+    let mut payload = StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16);
+    for i in 0..BATCH_ROWS {
+        write!(payload, "w{writer}-s{seq}-{i}")?;
+        payload.append_value("");
+    }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int32Array::from(vec![writer; BATCH_ROWS])),
         Arc::new(Int64Array::from(vec![seq; BATCH_ROWS])),
         Arc::new(Int64Array::from_iter_values(base..base + BATCH_ROWS as i64)),
-        Arc::new(StringArray::from_iter_values(
-            (0..BATCH_ROWS).map(|i| format!("w{writer}-s{seq}-{i}")),
-        )),
+        Arc::new(payload.finish()),
     ];
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }

@@ -7,8 +7,9 @@
 //! is fenced from then on, and the new instance resumes at the stored last seq + 1.
 //! Batches are buffered and flushed as one micro-batch when the buffered rows or bytes,
 //! or the time since the first buffered row, reach [`StreamWriterConfig`]'s triggers
-//! (or on [`StreamWriter::flush`]). A flush writes one data file per partition and
-//! submits one [`AppendIntent`] `(writer id, epoch, seq, watermark)` to the
+//! (or on [`StreamWriter::flush`]). A flush writes one data file per partition (with
+//! the codec of [`WriterConfig::for_micro_batches`](crate::writer::WriterConfig::for_micro_batches):
+//! snappy unless the table names a codec) and submits one [`AppendIntent`] `(writer id, epoch, seq, watermark)` to the
 //! [`GroupCommitter`].
 //!
 //! Pipelining: a flush does not wait for the commits of the micro-batches before it.
@@ -163,7 +164,7 @@ impl StreamWriter {
             .open_writer(table.ident(), &config.writer_id)
             .await?;
         let md = table.metadata().clone();
-        let context = Arc::new(WriterContext::for_data(
+        let context = Arc::new(WriterContext::for_micro_batches(
             md.current_schema(),
             md.properties(),
             Some(md.default_sort_order().as_ref()).filter(|o| o.order_id != 0),

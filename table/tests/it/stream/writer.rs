@@ -157,3 +157,60 @@ async fn backpressure_bounds_the_buffer() {
     let table = env.load("t").await;
     assert_exactly_once(&scan_ids(&table).await, 400);
 }
+
+/// The codec of each micro-batch file: snappy when the table names none, the table's
+/// `write.parquet.compression-codec` when it does, and Floe's stream property above
+/// both; a codec Floe cannot write is refused when the writer opens, naming the
+/// property.
+#[tokio::test]
+async fn micro_batch_files_take_the_stream_codec() {
+    use floe_table::writer::{PARQUET_COMPRESSION, STREAM_PARQUET_COMPRESSION};
+    use parquet::basic::Compression;
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], fn(Compression) -> bool);
+
+    let env = Env::new(Db::Sqlite).await;
+    let cases: [Case; 3] = [
+        ("none", &[], |c| c == Compression::SNAPPY),
+        ("gzip", &[(PARQUET_COMPRESSION, "gzip")], |c| {
+            matches!(c, Compression::GZIP(_))
+        }),
+        (
+            "both",
+            &[
+                (PARQUET_COMPRESSION, "gzip"),
+                (STREAM_PARQUET_COMPRESSION, "zstd"),
+            ],
+            |c| matches!(c, Compression::ZSTD(_)),
+        ),
+    ];
+    for (name, properties, expected) in cases {
+        let table = env.create(name, false, properties).await;
+        let w = StreamWriter::open(table.clone(), env.committer(1), config(1_000, 60_000))
+            .await
+            .unwrap();
+        w.write(&batch(&table, 0..10, "x")).await.unwrap();
+        w.close().await.unwrap().unwrap();
+        let table = env.load(name).await;
+        let tasks = table.scan().build().unwrap().plan_files().await.unwrap();
+        assert_eq!(tasks.len(), 1, "{name}");
+        let (_, footer) =
+            crate::writer::read_file(table.store(), &tasks[0].data_file.file_path).await;
+        for column in footer.row_group(0).columns() {
+            assert!(
+                expected(column.compression()),
+                "{name}: {:?}",
+                column.compression()
+            );
+        }
+    }
+    let table = env
+        .create("bad", false, &[(STREAM_PARQUET_COMPRESSION, "brotli")])
+        .await;
+    let e = StreamWriter::open(table, env.committer(1), config(1_000, 60_000))
+        .await
+        .unwrap_err();
+    assert!(
+        e.message().contains(STREAM_PARQUET_COMPRESSION) && e.message().contains("brotli"),
+        "{e}"
+    );
+}
