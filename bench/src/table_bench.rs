@@ -19,7 +19,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch,
@@ -406,6 +406,82 @@ impl FloeEnv {
         // Kept aside, not deleted, until the run ends (see `crate::workdir`).
         crate::workdir::discard(&self.warehouse, &dir)
     }
+}
+
+/// A set-up for profilers (`bench/examples/scan_loop.rs`): the suite's partitioned scan
+/// table of `rows` rows, written by Floe under `dir`; then `scan` runs `iterations`
+/// times: `"floe"` (`TableScan::to_arrow`, as the suite) or `"raw"` (arrow-rs's
+/// reader on each file in turn). Returns the mean seconds per scan.
+pub fn scan_loop(dir: &Path, rows: usize, scan: &str, iterations: usize) -> Result<f64> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let warehouse = dir.join("floe-warehouse");
+    std::fs::create_dir_all(&warehouse)?;
+    let catalog = rt.block_on(SqlCatalog::connect(
+        &format!("sqlite://{}", dir.join("floe-catalog.db").display()),
+        &file_url(&warehouse),
+    ))?;
+    let ns = NamespaceIdent::new(["bench"])?;
+    rt.block_on(catalog.create_namespace(&ns, std::collections::HashMap::default()))?;
+    let env = FloeEnv {
+        rt,
+        catalog,
+        store: Arc::new(LocalFileSystem::new()),
+        ns,
+        warehouse,
+        tables: std::cell::Cell::new(0),
+    };
+    let arrow_schema: ArrowSchemaRef =
+        Arc::new(floe_table::arrow_schema::schema_to_arrow(&table_schema()?)?);
+    let batches = input_batches(rows, &arrow_schema)?;
+    let table = env.create_table("scan", true)?;
+    let (_, table) = env
+        .rt
+        .block_on(floe_append(&env.catalog, &env.store, &table, &batches))?;
+    drop(batches);
+    let io = Arc::new(ObjectStoreFileRead::new(Arc::clone(&env.store)));
+    let metadata = Arc::clone(&table.metadata);
+    let paths: Vec<PathBuf> = {
+        let scan = TableScanBuilder::new(Arc::clone(&metadata), io.clone()).build()?;
+        env.rt
+            .block_on(scan.plan_files())?
+            .iter()
+            .map(|t| {
+                PathBuf::from(
+                    t.data_file
+                        .file_path
+                        .strip_prefix("file://")
+                        .unwrap_or(&t.data_file.file_path),
+                )
+            })
+            .collect()
+    };
+    let start = Instant::now();
+    for _ in 0..iterations {
+        let out = if scan == "raw" {
+            let mut out = Vec::new();
+            for p in &paths {
+                let reader =
+                    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(p)?)?.build()?;
+                for b in reader {
+                    out.push(b?);
+                }
+            }
+            out
+        } else {
+            let s = TableScanBuilder::new(Arc::clone(&metadata), io.clone()).build()?;
+            env.rt.block_on(s.to_arrow())?
+        };
+        let read = scan_digest(&out)?.0;
+        if read != rows as u64 {
+            return Err(format!("{scan} scan read {read} rows, not {rows}").into());
+        }
+    }
+    Ok(start.elapsed().as_secs_f64() / iterations.max(1) as f64)
 }
 
 /// Runs the suite, prints the report and writes it; returns the report's path.
@@ -1029,7 +1105,7 @@ fn plan_table(dir: &Path) -> Result<PathBuf> {
     let mut snapshot_log = Vec::with_capacity(PLAN_SNAPSHOTS);
     let mut next_event_id = 1i64;
     let (mut total_records, mut total_size) = (0i64, 0i64);
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     for k in 0..PLAN_SNAPSHOTS {
         let id = rng.positive_i64();
         let seq = k as i64 + 1;

@@ -160,11 +160,6 @@ fn unsupported(op: Op) -> Error {
     Error::unsupported(format!("row filter operator `{op}` in this position"))
 }
 
-/// An all-true mask.
-pub(crate) fn all_true(n: usize) -> BooleanArray {
-    BooleanArray::from(vec![true; n])
-}
-
 /// `a AND b` where both are null-free masks.
 pub(crate) fn and_masks(a: &BooleanArray, b: &BooleanArray) -> BooleanArray {
     BooleanArray::new(a.values() & b.values(), None)
@@ -326,7 +321,7 @@ mod tests {
             fill_nulls(&a, false).iter().collect::<Vec<_>>(),
             [Some(true), Some(false), Some(false)]
         );
-        let m = and_masks(&all_true(3), &fill_nulls(&a, false));
+        let m = and_masks(&BooleanArray::from(vec![true; 3]), &fill_nulls(&a, false));
         assert_eq!(m.true_count(), 1);
     }
 }

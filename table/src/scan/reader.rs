@@ -44,7 +44,7 @@ use super::decode_ahead::decode_ahead;
 use super::delete_index::{POS_DELETE_FILE_PATH_ID, POS_DELETE_POS_ID};
 use super::evolve::evolve_column;
 use super::name_mapping::{DEFAULT_NAME_MAPPING, NameMapping};
-use super::predicate_eval::{self, all_true, and_masks, fill_nulls};
+use super::predicate_eval::{self, and_masks, fill_nulls};
 use super::{FileRead, FileScanTask};
 use crate::arrow_schema::field_to_arrow;
 use crate::error::{Error, Result, arrow_error, parquet_error};
@@ -916,13 +916,19 @@ fn process_batch(
         top,
     };
 
-    let mut keep = all_true(n);
+    // The rows kept; `None` while all are (the common case: no deletes, no residual).
+    let mut keep: Option<BooleanArray> = None;
+    let mut and_keep = |mask: BooleanArray| {
+        keep = Some(match keep.take() {
+            None => mask,
+            Some(k) => and_masks(&k, &mask),
+        });
+    };
     if !existing.is_empty() {
-        let deleted = existing.mask(&view, positions)?;
-        keep = and_masks(&keep, &negate(&deleted));
+        and_keep(negate(&existing.mask(&view, positions)?));
     }
     if let Some(added) = added {
-        keep = and_masks(&keep, &added.mask(&view, positions)?);
+        and_keep(added.mask(&view, positions)?);
     }
     if !matches!(task.residual, BoundExpression::True) {
         let schema = &task.schema;
@@ -942,10 +948,10 @@ fn process_batch(
                 .ok_or_else(|| Error::invalid(format!("column `{r}` was not read")))?;
             predicate_eval::resolve_path(col, rest)
         })?;
-        keep = and_masks(&keep, &fill_nulls(&matched, false));
+        and_keep(fill_nulls(&matched, false));
     }
 
-    let all = keep.true_count() == n;
+    let keep = keep.filter(|k| k.true_count() < n);
     let columns = task
         .project_field_ids
         .iter()
@@ -954,14 +960,13 @@ fn process_batch(
                 .top
                 .get(id)
                 .ok_or_else(|| Error::invalid(format!("column id {id} was not read")))?;
-            if all {
-                Ok(Arc::clone(col))
-            } else {
-                filter(col.as_ref(), &keep).map_err(|e| arrow_error("filter rows", e))
+            match &keep {
+                None => Ok(Arc::clone(col)),
+                Some(k) => filter(col.as_ref(), k).map_err(|e| arrow_error("filter rows", e)),
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    let rows = keep.true_count();
+    let rows = keep.as_ref().map_or(n, BooleanArray::true_count);
     RecordBatch::try_new_with_options(
         Arc::clone(output_schema),
         columns,
