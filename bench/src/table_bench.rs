@@ -408,7 +408,7 @@ impl FloeEnv {
     }
 }
 
-/// A set-up for profilers (`bench/examples/scan_loop.rs`): the suite's partitioned scan
+/// A set-up for profilers (`bench/examples/table_loop.rs`): the suite's partitioned scan
 /// table of `rows` rows, written by Floe under `dir`; then `scan` runs `iterations`
 /// times: `"floe"` (`TableScan::to_arrow`, as the suite) or `"raw"` (arrow-rs's
 /// reader on each file in turn). Returns the mean seconds per scan.
@@ -479,6 +479,48 @@ pub fn scan_loop(dir: &Path, rows: usize, scan: &str, iterations: usize) -> Resu
         let read = scan_digest(&out)?.0;
         if read != rows as u64 {
             return Err(format!("{scan} scan read {read} rows, not {rows}").into());
+        }
+    }
+    Ok(start.elapsed().as_secs_f64() / iterations.max(1) as f64)
+}
+
+/// A set-up for profilers (`bench/examples/table_loop.rs`): the suite's unpartitioned
+/// write of `rows` rows into files under `dir`, `iterations` times: `"floe"` (a
+/// `RollingFileWriter`, as the suite) or `"raw"` (arrow-rs's `ArrowWriter` into a
+/// `BufWriter<File>` with the same `WriterProperties`). Returns the mean seconds per
+/// write.
+pub fn write_loop(dir: &Path, rows: usize, write: &str, iterations: usize) -> Result<f64> {
+    use parquet::arrow::ArrowWriter;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new());
+    let props = table_properties();
+    let ctx = Arc::new(WriterContext::for_data(&table_schema()?, &props, None)?);
+    let batches = input_batches(rows, ctx.arrow_schema())?;
+    let start = Instant::now();
+    for i in 0..iterations {
+        if write == "raw" {
+            let path = dir.join(format!("raw-{i}.parquet"));
+            let mut w = ArrowWriter::try_new(
+                std::io::BufWriter::new(std::fs::File::create(&path)?),
+                Arc::clone(ctx.arrow_schema()),
+                Some(ctx.parquet_properties()),
+            )?;
+            for b in &batches {
+                w.write(b)?;
+            }
+            w.close()?;
+        } else {
+            let location = file_url(&dir.join(format!("floe-{i}")));
+            let locations = Arc::new(LocationGenerator::for_table(
+                Arc::clone(&store),
+                &location,
+                &props,
+            )?);
+            rt.block_on(rolling_write(&ctx, locations, &batches))?;
         }
     }
     Ok(start.elapsed().as_secs_f64() / iterations.max(1) as f64)

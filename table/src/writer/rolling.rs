@@ -1,6 +1,6 @@
 //! A sequence of files for one partition: a new file is started whenever the current one
 //! reaches the target file size (bytes written plus the estimated size of the buffered
-//! row group, checked every [`ROLL_CHECK_ROWS`] rows at most).
+//! row group, checked every [`ROLL_CHECK_ROWS`] rows at most when a batch may not fit).
 
 use std::sync::Arc;
 
@@ -14,8 +14,9 @@ use super::location::LocationGenerator;
 use super::parquet::ParquetWriter;
 use crate::error::Result;
 
-/// The most rows written between two checks of the file size: large batches are written
-/// in slices of this many rows so that files do not overshoot the target by much.
+/// The most rows written between two checks of the file size: a batch that may not fit
+/// in the current file is written in slices of this many rows so that files do not
+/// overshoot the target by much.
 pub const ROLL_CHECK_ROWS: usize = 8_192;
 
 /// Writes rows of one partition to as many files as the target size asks for.
@@ -51,9 +52,18 @@ impl RollingFileWriter {
     /// Writes `batch` (aligned to the context's Arrow schema, or alignable to it).
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let target = self.context.config().target_file_size_bytes;
+        // A batch that fits in what is left of the target even at its Arrow size (more
+        // than it takes encoded, as a rule) is written whole: slices cost the encoders
+        // per-call work, and keep a column's pages from being filled in one go.
+        let room = target.saturating_sub(self.current_size());
+        let step = if (batch.get_array_memory_size() as u64) < room {
+            batch.num_rows()
+        } else {
+            ROLL_CHECK_ROWS
+        };
         let mut offset = 0;
         while offset < batch.num_rows() {
-            let len = ROLL_CHECK_ROWS.min(batch.num_rows() - offset);
+            let len = step.min(batch.num_rows() - offset);
             let slice = batch.slice(offset, len);
             offset += len;
             if self.current.is_none() {
