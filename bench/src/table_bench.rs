@@ -57,7 +57,7 @@ use crate::data::Rng;
 use crate::harness::{Comparison, Result, Sample, alternate, inner_runs, median, time_process};
 use crate::machine::Machine;
 use crate::memory::{MemoryRow, alternate_tracked, memory_section};
-use crate::peer::PythonPeer;
+use crate::peer::{DELTALAKE_SCRIPT, PythonPeer};
 use crate::report::{Measure, PeerResult, WorkloadResult, peer_tables, thousands, today};
 use crate::spec_bench::Options;
 
@@ -71,9 +71,6 @@ const EPOCH_2024_US: i64 = 1_704_067_200_000_000;
 const DAY_US: i64 = 86_400_000_000;
 /// Days from 1970-01-01 to 2024-01-01.
 const DAY_2024_01_01: i32 = 19_723;
-
-/// The deltalake peer's script, beside the PyIceberg peer's (`bench/peers/`).
-pub const DELTA_SCRIPT: &str = "deltalake_peer.py";
 
 /// Rows of the small-append workload (one append of this many rows).
 const SMALL_APPEND_ROWS: usize = 10_000;
@@ -431,7 +428,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let mut peer = PythonPeer::start(&opts.python, &opts.peer_script)?;
     let info = peer.request(&json!({"op": "info"}))?;
     let pyiceberg = format!("PyIceberg {}", str_of(&info, "pyiceberg"));
-    let delta_script = opts.peer_script.with_file_name(DELTA_SCRIPT);
+    let delta_script = opts.peer_script.with_file_name(DELTALAKE_SCRIPT);
     eprintln!("starting the deltalake peer: {}", delta_script.display());
     let mut delta = PythonPeer::start(&opts.python, &delta_script)?;
     let delta_info = delta.request(&json!({"op": "info"}))?;
