@@ -428,6 +428,7 @@ async fn run_async(opts: &Options) -> Result<PathBuf> {
                 cmp: full_comparison,
             },
         ],
+        other_peers: Vec::new(),
         sections,
         targets: vec![target],
         checks,

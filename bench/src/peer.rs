@@ -11,6 +11,10 @@ use serde_json::Value;
 use crate::harness::{Result, Sample};
 use crate::memory::PeakRss;
 
+/// The deltalake peer's script (`bench/peers/`, beside the PyIceberg peers' scripts):
+/// `serve` for the `table` suite, one-shot writer processes for the `stream` suite.
+pub const DELTALAKE_SCRIPT: &str = "deltalake_peer.py";
+
 /// A running peer process.
 pub struct PythonPeer {
     child: Child,

@@ -52,6 +52,9 @@ pub struct Report {
     pub versions: Vec<String>,
     /// The workloads.
     pub results: Vec<WorkloadResult>,
+    /// Workloads compared with another peer than `peer` (e.g. deltalake beside
+    /// PyIceberg), each naming its peer: shown after `results` by [`peer_tables`].
+    pub other_peers: Vec<PeerResult>,
     /// Further sections (Markdown, each starting with its heading), after the results.
     pub sections: Vec<String>,
     /// Targets and whether they were met.
@@ -68,13 +71,24 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(s, "# {} ({})\n", self.title, self.date);
         let _ = writeln!(s, "Command: `{}`\n", self.command);
+        let mut others: Vec<&str> = Vec::new();
+        for p in &self.other_peers {
+            if !others.contains(&p.peer.as_str()) {
+                others.push(&p.peer);
+            }
+        }
+        let peers = if others.is_empty() {
+            self.peer.clone()
+        } else {
+            format!("{} (and {})", self.peer, others.join(", "))
+        };
         let _ = writeln!(
             s,
-            "Floe and {} run alternately on the same files (Floe, peer, Floe, peer, ...): \
+            "Floe and {peers} run alternately on the same files (Floe, peer, Floe, peer, ...): \
              one untimed warm-up each, then {} timed rounds. Wall time: median, with min–max over \
-             the rounds; ratio = {} median time / Floe median time (how many times faster Floe \
+             the rounds; ratio = peer median time / Floe median time (how many times faster Floe \
              is), and the min–max of the per-round ratios.\n",
-            self.peer, self.rounds, self.peer
+            self.rounds
         );
         s.push_str("## Machine\n\n");
         s.push_str(&self.machine.to_markdown());
@@ -138,6 +152,14 @@ impl Report {
                 self.peer_short(),
                 raw(&r.cmp.peer)
             );
+        }
+        if !self.other_peers.is_empty() {
+            let _ = writeln!(s, "\n### Against {}\n", others.join(", "));
+            s.push_str(&peer_tables(
+                &self.other_peers,
+                "On-CPU time in the same runs (Floe: the running thread's; the peer: \
+                 `time.thread_time()`):",
+            ));
         }
         for section in &self.sections {
             s.push('\n');

@@ -633,6 +633,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
                 cmp: rest_vs_sql,
             },
         ],
+        other_peers: Vec::new(),
         sections: vec![clients_section(
             &cold,
             &cases.map(|c| c.0),

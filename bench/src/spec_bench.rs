@@ -251,6 +251,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             ),
         ],
         results,
+        other_peers: Vec::new(),
         sections: vec![memory_section(
             &mem_rows,
             "Each side's peak covers one round: Floe's the back-to-back calls of the round, \

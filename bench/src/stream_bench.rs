@@ -1,5 +1,6 @@
 //! `floe-bench stream`: many writers appending 1,000-row micro-batches to one table —
-//! Floe with and without group commit, beside PyIceberg 0.12 on its `SqlCatalog`.
+//! Floe with and without group commit, beside PyIceberg 0.12 on its `SqlCatalog` and
+//! deltalake (delta-rs's Python package) on a Delta table.
 //!
 //! Every case is time-boxed (quick: 3 s; full: 10 s) on a fresh table of a SQLite catalog
 //! with a local warehouse: each writer appends batches back to back until the time is
@@ -17,13 +18,19 @@
 //! - **PyIceberg**: each writer is a process with its own `SqlCatalog` on the same SQLite
 //!   file, calling `table.append(df)` per batch with PyIceberg's own retries (the same
 //!   `commit.retry.*` values); 1, 4 and 16 writers (64 Python processes do not fit the
-//!   machine), peer window ≥ 8 s so that a few batches land.
+//!   machine), peer window ≥ 8 s so that a few batches land;
+//! - **deltalake**: each writer is a process holding a `DeltaTable` of one Delta table in
+//!   a local folder, calling `write_deltalake(table, df, mode="append")` per batch (one
+//!   JSON commit each, delta-rs's conflict retry for the lost versions, the writer's
+//!   progress as a `txn` action in the same commit); the PyIceberg writer counts and
+//!   window (`bench/peers/deltalake_peer.py`).
 //!
 //! Reported per case: acknowledged batches per second (median over rounds, min–max),
 //! p50/p99 ack latency (every batch of every round, from the start of the batch to its
 //! acknowledgement), failed batches, and manifests in the final snapshot per 1,000
 //! batches. Every case ends with a check: the table's `total-records` equals 1,000 × the
-//! acknowledged batches (nothing lost, nothing twice).
+//! acknowledged batches (nothing lost, nothing twice; deltalake's rows are also read back,
+//! every acknowledged `(writer, seq)` batch present).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -45,7 +52,8 @@ use serde_json::Value;
 
 use crate::harness::{Comparison, Result, median, spread};
 use crate::machine::Machine;
-use crate::report::{Measure, Report, WorkloadResult, human, sig3, thousands, today};
+use crate::peer::DELTALAKE_SCRIPT;
+use crate::report::{Measure, PeerResult, Report, WorkloadResult, human, sig3, thousands, today};
 use crate::spec_bench::Options;
 
 /// Rows per micro-batch.
@@ -122,6 +130,8 @@ pub enum Mode {
     PerBatch,
     /// PyIceberg, one commit per batch.
     Peer,
+    /// deltalake (delta-rs), one commit per batch.
+    Delta,
 }
 
 impl Mode {
@@ -130,7 +140,13 @@ impl Mode {
             Mode::Group => "Floe, group commit",
             Mode::PerBatch => "Floe, one CAS per batch",
             Mode::Peer => "PyIceberg SqlCatalog, one commit per batch",
+            Mode::Delta => "deltalake, one commit per batch",
         }
+    }
+
+    /// Whether the table has manifests (Delta has a log of JSON commits instead).
+    fn has_manifests(self) -> bool {
+        self != Mode::Delta
     }
 }
 
@@ -205,6 +221,9 @@ impl Case {
     }
 
     fn manifests_per_1000(&self) -> f64 {
+        if !self.path.has_manifests() {
+            return f64::NAN;
+        }
         let manifests: u64 = self.runs.iter().map(|r| r.manifests).sum();
         let acked = self.acked();
         if acked == 0 {
@@ -438,11 +457,14 @@ async fn check_and_drop(env: &FloeEnv, table: &Table, run: &mut CaseRun) -> Resu
     env.drop(table.ident()).await
 }
 
-/// The PyIceberg side: one SQLite file and warehouse, processes started per case.
+/// A Python peer's side, processes started per case: PyIceberg (one SQLite catalog file
+/// and a warehouse) or deltalake (tables in a folder, no catalog: `db` is `None`).
 struct PeerEnv<'a> {
+    /// The peer's name in messages.
+    name: &'static str,
     python: &'a Path,
-    script: &'a Path,
-    db: PathBuf,
+    script: PathBuf,
+    db: Option<PathBuf>,
     warehouse: PathBuf,
     tables: usize,
 }
@@ -450,7 +472,7 @@ struct PeerEnv<'a> {
 impl PeerEnv<'_> {
     fn run(&self, args: &[&str]) -> Result<Value> {
         let out = Command::new(self.python)
-            .arg(self.script)
+            .arg(&self.script)
             .args(args)
             .stderr(Stdio::inherit())
             .output()?;
@@ -463,31 +485,38 @@ impl PeerEnv<'_> {
     }
 
     fn common(&self, table: &str) -> Vec<String> {
-        vec![
-            "--db".to_owned(),
-            self.db.display().to_string(),
+        let mut args = Vec::new();
+        if let Some(db) = &self.db {
+            args.extend(["--db".to_owned(), db.display().to_string()]);
+        }
+        args.extend([
             "--warehouse".to_owned(),
             self.warehouse.display().to_string(),
             "--table".to_owned(),
             table.to_owned(),
-        ]
+        ]);
+        args
     }
 
-    /// `writers` PyIceberg processes appending for `seconds`, started together.
+    /// `writers` peer processes appending for `seconds`, started together.
     fn case(&mut self, writers: usize, seconds: f64) -> Result<CaseRun> {
         self.tables += 1;
         let table = format!("peer_{}", self.tables);
         let mut setup = vec!["setup".to_owned()];
         setup.extend(self.common(&table));
-        setup.push("--properties".to_owned());
-        setup.push(serde_json::to_string(&retry_properties())?);
+        if self.db.is_some() {
+            // PyIceberg's table properties: its commit retries (deltalake's writers set
+            // theirs per commit).
+            setup.push("--properties".to_owned());
+            setup.push(serde_json::to_string(&retry_properties())?);
+        }
         let setup: Vec<&str> = setup.iter().map(String::as_str).collect();
         self.run(&setup)?;
 
         let mut children: Vec<(Child, BufReader<std::process::ChildStdout>)> = Vec::new();
         for w in 0..writers {
             let mut child = Command::new(self.python)
-                .arg(self.script)
+                .arg(&self.script)
                 .arg("writer")
                 .args(self.common(&table))
                 .args([
@@ -549,8 +578,20 @@ impl PeerEnv<'_> {
         let total = d["total_records"].as_u64().unwrap_or(0);
         if total != run.acked * BATCH_ROWS as u64 {
             return Err(format!(
-                "PyIceberg table {table}: total-records {total} but {} batches acknowledged",
-                run.acked
+                "{} table {table}: total-records {total} but {} batches acknowledged",
+                self.name, run.acked
+            )
+            .into());
+        }
+        // deltalake's digest also reads the rows back: every acknowledged batch once.
+        if let (Some(read), Some(distinct)) =
+            (d["rows_read"].as_u64(), d["distinct_batches"].as_u64())
+            && (read != total || distinct != run.acked)
+        {
+            return Err(format!(
+                "{} table {table}: {read} rows read in {distinct} distinct (writer, seq) \
+                 batches, but {} batches acknowledged",
+                self.name, run.acked
             )
             .into());
         }
@@ -571,20 +612,31 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         .build()?;
     let mut env = rt.block_on(FloeEnv::new(&dir))?;
     let mut peer = PeerEnv {
+        name: "PyIceberg",
         python: &opts.python,
-        script: &opts.peer_script,
-        db: dir.join("peer.db"),
+        script: opts.peer_script.clone(),
+        db: Some(dir.join("peer.db")),
         warehouse: dir.join("peer-wh"),
         tables: 0,
     };
     let info = peer.run(&["info"])?;
     let pyiceberg = format!("PyIceberg {}", str_of(&info, "pyiceberg"));
+    let mut delta = PeerEnv {
+        name: "deltalake",
+        python: &opts.python,
+        script: opts.peer_script.with_file_name(DELTALAKE_SCRIPT),
+        db: None,
+        warehouse: dir.join("delta-wh"),
+        tables: 0,
+    };
+    let delta_info = delta.run(&["info"])?;
 
     // Warm-up, untimed: one short case of each path.
     eprintln!("stream: warm-up");
     rt.block_on(per_batch_case(&mut env, 1, Duration::from_millis(500)))?;
     rt.block_on(group_case(&mut env, 1, Duration::from_millis(500)))?;
     peer.case(1, 1.0)?;
+    delta.case(1, 1.0)?;
 
     let mut cases: Vec<Case> = Vec::new();
     let mut push = |path: Mode, writers: usize, run: CaseRun| {
@@ -616,6 +668,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             push(Mode::PerBatch, writers, run);
             if PEER_WRITER_COUNTS.contains(&writers) {
                 push(Mode::Peer, writers, peer.case(writers, peer_seconds)?);
+                push(Mode::Delta, writers, delta.case(writers, peer_seconds)?);
             }
         }
     }
@@ -625,7 +678,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let report = build_report(
         opts,
         machine,
-        &info,
+        (&info, &delta_info),
         &pyiceberg,
         &cases,
         (rounds, window, peer_seconds),
@@ -668,37 +721,54 @@ fn per_batch_comparison(floe: &Case, peer: &Case) -> Comparison {
 fn build_report(
     opts: &Options,
     machine: Machine,
-    info: &Value,
+    (info, delta_info): (&Value, &Value),
     pyiceberg: &str,
     cases: &[Case],
     (rounds, window, peer_seconds): (usize, Duration, f64),
 ) -> Report {
-    let mut results = Vec::new();
-    for &w in &PEER_WRITER_COUNTS {
-        let Some(peer) = find(cases, Mode::Peer, w) else {
-            continue;
-        };
-        for path in [Mode::Group, Mode::PerBatch] {
-            if let Some(floe) = find(cases, path, w) {
-                results.push(WorkloadResult {
-                    name: format!(
-                        "{}, {w} writer{}",
-                        path.name(),
-                        if w == 1 { "" } else { "s" }
-                    ),
-                    input: format!(
-                        "1,000-row batches, SQLite catalog, {}",
-                        window_text(window, peer_seconds)
-                    ),
-                    measure: Measure::Throughput {
-                        items: 1,
-                        unit: "batches",
-                    },
-                    cmp: per_batch_comparison(floe, peer),
-                });
+    let deltalake = format!("deltalake {}", str_of(delta_info, "deltalake"));
+    let comparisons = |peer_path: Mode| {
+        let mut out = Vec::new();
+        for &w in &PEER_WRITER_COUNTS {
+            let Some(peer) = find(cases, peer_path, w) else {
+                continue;
+            };
+            for path in [Mode::Group, Mode::PerBatch] {
+                if let Some(floe) = find(cases, path, w) {
+                    out.push(WorkloadResult {
+                        name: format!(
+                            "{}, {w} writer{}",
+                            path.name(),
+                            if w == 1 { "" } else { "s" }
+                        ),
+                        input: format!(
+                            "1,000-row batches, {}, {}",
+                            if peer_path == Mode::Delta {
+                                "Floe: SQLite catalog; Delta: its log"
+                            } else {
+                                "SQLite catalog"
+                            },
+                            window_text(window, peer_seconds)
+                        ),
+                        measure: Measure::Throughput {
+                            items: 1,
+                            unit: "batches",
+                        },
+                        cmp: per_batch_comparison(floe, peer),
+                    });
+                }
             }
         }
-    }
+        out
+    };
+    let results = comparisons(Mode::Peer);
+    let other_peers = comparisons(Mode::Delta)
+        .into_iter()
+        .map(|result| PeerResult {
+            peer: "deltalake".to_owned(),
+            result,
+        })
+        .collect();
 
     // The table of every case.
     let mut table = String::new();
@@ -734,15 +804,19 @@ fn build_report(
             thousands(c.acked()),
             thousands(c.failed()),
             sig3(c.batches_per_commit()),
-            sig3(c.manifests_per_1000())
+            if c.path.has_manifests() {
+                sig3(c.manifests_per_1000())
+            } else {
+                "– (log)".to_owned()
+            }
         );
     }
 
     // Ratios by writer count.
     let mut ratios = String::from(
         "\n## Scaling and ratios\n\nMedian batches/s by writer count, and the ratios of the \
-         medians:\n\n| writers | Floe group commit | Floe one CAS per batch | PyIceberg | group / per-batch | group / PyIceberg | per-batch / PyIceberg |\n\
-         |---:|---:|---:|---:|---:|---:|---:|\n",
+         medians:\n\n| writers | Floe group commit | Floe one CAS per batch | PyIceberg | deltalake | group / per-batch | group / PyIceberg | per-batch / PyIceberg | group / deltalake | per-batch / deltalake |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let rate = |path, w| find(cases, path, w).map(|c| median(&c.rates()));
     let show = |r: Option<f64>| r.map_or_else(|| "–".to_owned(), human);
@@ -751,20 +825,24 @@ fn build_report(
         _ => "–".to_owned(),
     };
     for &w in &WRITER_COUNTS {
-        let (g, p, y) = (
+        let (g, p, y, d) = (
             rate(Mode::Group, w),
             rate(Mode::PerBatch, w),
             rate(Mode::Peer, w),
+            rate(Mode::Delta, w),
         );
         let _ = writeln!(
             ratios,
-            "| {w} | {} | {} | {} | {} | {} | {} |",
+            "| {w} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             show(g),
             show(p),
             show(y),
+            show(d),
             ratio(g, p),
             ratio(g, y),
-            ratio(p, y)
+            ratio(p, y),
+            ratio(g, d),
+            ratio(p, d)
         );
     }
 
@@ -819,15 +897,17 @@ fn build_report(
 
     let checks = vec![format!(
         "after every case (every round), a fresh load of the table says total-records = 1,000 × \
-         the acknowledged batches, on the Floe and the PyIceberg side ({} cases checked)",
+         the acknowledged batches, on the Floe, PyIceberg and deltalake sides ({} cases \
+         checked); on the deltalake side the rows are also read back: as many rows as \
+         total-records, and every acknowledged (writer, seq) batch present",
         cases.iter().map(|c| c.runs.len()).sum::<usize>()
     )];
     let mut notes = vec![
         format!(
-            "Each case runs on a fresh table; the writers append back to back for {} s (PyIceberg: \
-             {} s, since one of its appends takes up to seconds on this machine) and finish the \
-             batch in flight. Rounds alternate all cases (group commit, one CAS per batch, \
-             PyIceberg) writer count by writer count.",
+            "Each case runs on a fresh table; the writers append back to back for {} s (PyIceberg \
+             and deltalake: {} s, since one PyIceberg append takes up to seconds on this \
+             machine) and finish the batch in flight. Rounds alternate all cases (group commit, \
+             one CAS per batch, PyIceberg, deltalake) writer count by writer count.",
             window.as_secs(),
             sig3(peer_seconds)
         ),
@@ -844,6 +924,22 @@ fn build_report(
          interpreter start-up, catalog connection and table load are outside the clock (the \
          writers start together on a signal). 64 writers are not run (64 Python processes \
          do not fit a 2-core machine)."
+            .to_owned(),
+        "deltalake (delta-rs's Python package): every writer is a Python process holding a \
+         `DeltaTable` of one Delta table in a local folder (no catalog: the table's \
+         `_delta_log/` is its catalog), `write_deltalake(table, df, mode=\"append\")` per \
+         batch (one Parquet data file, zstd level 3, and one JSON commit: the next version's \
+         log file, created only if absent, so concurrent writers of several processes are \
+         safe on a local file system), with `CommitProperties(max_commit_retries=50)` (a \
+         writer that loses a version checks the winner's commit for conflicts, which blind \
+         appends never have, and tries the next version, at once, without backoff) and the \
+         writer's progress in the same commit (a `txn` action, app id = writer, version = \
+         seq: Delta's own exactly-once mechanism, as Floe's group commit records \
+         `(writer id, epoch, seq)`). delta-rs writes a checkpoint every 100 versions (its \
+         default post-commit hook), inside the append that reaches it. A Delta table has no \
+         manifests (one JSON commit per batch, checkpoints every 100), hence no manifest \
+         count. 1, 4 and 16 writers, the same window as PyIceberg; start-up and table load \
+         outside the clock, as for PyIceberg."
             .to_owned(),
         "The same schema on both sides (`writer int, seq long, id long, payload string`), the \
          same 1,000-row batches (ids `seq × 1,000 …`, payload `w<writer>-s<seq>-<i>`); each \
@@ -867,13 +963,13 @@ fn build_report(
             .to_owned(),
     );
     notes.push(format!(
-        "Ratios in the results table: PyIceberg seconds per batch / Floe seconds per batch, \
-         round by round (the same as the ratio of batches per second); {pyiceberg} and \
-         Floe ran alternately, not at the same time."
+        "Ratios in the results tables: peer seconds per batch / Floe seconds per batch, \
+         round by round (the same as the ratio of batches per second); {pyiceberg}, \
+         {deltalake} and Floe ran alternately, not at the same time."
     ));
 
     Report {
-        title: "Floe stream appends vs PyIceberg".to_owned(),
+        title: "Floe stream appends vs PyIceberg and deltalake".to_owned(),
         date: today(),
         command: opts.command.clone(),
         peer: pyiceberg.to_owned(),
@@ -888,6 +984,12 @@ fn build_report(
                 str_of(info, "python")
             ),
             format!(
+                "peer: {deltalake} (delta-rs core {}), pyarrow {}, Python {}",
+                str_of(delta_info, "delta_rs"),
+                str_of(delta_info, "pyarrow"),
+                str_of(delta_info, "python")
+            ),
+            format!(
                 "Floe: git {}, {}, {} build; sqlx 0.8 (SQLite bundled)",
                 std::env::var("FLOE_BENCH_COMMIT").unwrap_or_else(|_| "unknown".to_owned()),
                 std::env::var("FLOE_BENCH_RUSTC").unwrap_or_else(|_| "rustc unknown".to_owned()),
@@ -898,8 +1000,8 @@ fn build_report(
                 }
             ),
             format!(
-                "mode: {} ({rounds} rounds; {} s per Floe case, {} s per PyIceberg case; writers \
-                 {:?} (PyIceberg {:?}))",
+                "mode: {} ({rounds} rounds; {} s per Floe case, {} s per PyIceberg and \
+                 deltalake case; writers {:?} (PyIceberg and deltalake {:?}))",
                 if opts.quick { "quick" } else { "full" },
                 window.as_secs(),
                 sig3(peer_seconds),
@@ -908,6 +1010,7 @@ fn build_report(
             ),
         ],
         results,
+        other_peers,
         sections: vec![
             table,
             ratios,
@@ -927,7 +1030,7 @@ fn build_report(
 
 fn window_text(window: Duration, peer_seconds: f64) -> String {
     format!(
-        "{} s (PyIceberg {} s) per round",
+        "{} s (PyIceberg, deltalake {} s) per round",
         window.as_secs(),
         sig3(peer_seconds)
     )
@@ -950,7 +1053,7 @@ fn writers_chart(cases: &[Case]) -> crate::charts::Chart {
         "acknowledged batches/s",
     )
     .log(true, true);
-    for path in [Mode::Group, Mode::PerBatch, Mode::Peer] {
+    for path in [Mode::Group, Mode::PerBatch, Mode::Peer, Mode::Delta] {
         let mut mine: Vec<&Case> = cases.iter().filter(|c| c.path == path).collect();
         mine.sort_by_key(|c| c.writers);
         if mine.is_empty() {

@@ -1,5 +1,6 @@
-//! `floe-bench table`: Floe's writers, scans and planning against raw arrow-rs Parquet and
-//! PyIceberg 0.12, on the same data in the same run.
+//! `floe-bench table`: Floe's writers, scans and planning against raw arrow-rs Parquet,
+//! PyIceberg 0.12 and deltalake (delta-rs's Python package), on the same data in the
+//! same run.
 //!
 //! Workloads (quick: 1,000,000 rows and 5 rounds; full: 4,000,000 rows and 11):
 //! - write Parquet, unpartitioned: the same Arrow batches through Floe's
@@ -8,13 +9,18 @@
 //! - append, unpartitioned and partitioned by `day(event_ts)`: Floe's whole append
 //!   (`RollingFileWriter` or `PartitionedWriter`, manifest, manifest list, and the commit
 //!   through `floe_catalog::SqlCatalog` on SQLite, which writes the metadata file) against
-//!   PyIceberg's `table.append(pyarrow_table)` into its `SqlCatalog` on SQLite;
+//!   PyIceberg's `table.append(pyarrow_table)` into its `SqlCatalog` on SQLite, and
+//!   against deltalake's `write_deltalake(table, pyarrow_table, mode="append")` into a
+//!   fresh Delta table (partitioned by `event_date`, the same days);
 //! - full scan of the partitioned table Floe wrote (registered in PyIceberg's catalog
 //!   too): Floe's `TableScan::to_arrow` against arrow-rs's `ParquetRecordBatchReader` over
-//!   the same files, and against PyIceberg's `tbl.scan().to_arrow()`;
+//!   the same files, against PyIceberg's `tbl.scan().to_arrow()`, and against deltalake's
+//!   `DeltaTable(path).to_pyarrow_table()` of its own table of the same rows;
 //! - planning a ~1%-selective filter on a generated table with 10,000 snapshots and
 //!   100,000 data files (cached under the work directory): Floe's `TableScan::plan_files`
 //!   against PyIceberg's `StaticTable.scan(row_filter).plan_files()`.
+//!
+//! Every peer comparison also reports both sides' peak RSS (`crate::memory`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,7 +56,8 @@ use tokio::runtime::Runtime;
 use crate::data::Rng;
 use crate::harness::{Comparison, Result, Sample, alternate, inner_runs, median, time_process};
 use crate::machine::Machine;
-use crate::peer::PythonPeer;
+use crate::memory::{MemoryRow, alternate_tracked, memory_section};
+use crate::peer::{DELTALAKE_SCRIPT, PythonPeer};
 use crate::report::{Measure, PeerResult, WorkloadResult, peer_tables, thousands, today};
 use crate::spec_bench::Options;
 
@@ -539,6 +546,11 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let mut peer = PythonPeer::start(&opts.python, &opts.peer_script)?;
     let info = peer.request(&json!({"op": "info"}))?;
     let pyiceberg = format!("PyIceberg {}", str_of(&info, "pyiceberg"));
+    let delta_script = opts.peer_script.with_file_name(DELTALAKE_SCRIPT);
+    eprintln!("starting the deltalake peer: {}", delta_script.display());
+    let mut delta = PythonPeer::start(&opts.python, &delta_script)?;
+    let delta_info = delta.request(&json!({"op": "info"}))?;
+    let deltalake = format!("deltalake {}", str_of(&delta_info, "deltalake"));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -565,6 +577,9 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let py_wh = root.join("pyiceberg-warehouse");
     std::fs::create_dir_all(&py_wh)?;
     let py_cat = json!({"db": py_db, "warehouse": file_url(&py_wh)});
+    let delta_dir = root.join("deltalake-tables");
+    std::fs::create_dir_all(&delta_dir)?;
+    let mut memory = Vec::new();
 
     eprintln!("generating {} rows", thousands(rows as u64));
     let arrow_schema: ArrowSchemaRef =
@@ -632,81 +647,96 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             items: rows as u64,
             unit: "rows",
         };
-        eprintln!("append, {what}: Floe vs PyIceberg");
-        let req = json!({
+        let py_req = json!({
             "op": "append", "db": py_cat["db"], "warehouse": py_cat["warehouse"],
             "ipc": ipc, "partitioned": partitioned, "name": "append",
             "properties": table_properties(),
         });
-        let mut floe_seen = None;
-        let mut py_seen = None;
-        let cmp = alternate(
-            rounds,
-            || {
-                let mut table = None;
-                let (sample, (w, _)) = time_process(
-                    1,
-                    || {
-                        let t = env.create_table("append", partitioned)?;
-                        table = Some(t.clone());
-                        Ok(t)
-                    },
-                    |t| {
-                        env.rt
-                            .block_on(floe_append(&env.catalog, &env.store, &t, batches))
-                    },
-                )?;
-                floe_seen = Some(w);
-                if let Some(t) = table {
-                    env.drop_table(&t)?;
-                }
-                Ok(sample)
-            },
-            || {
-                let reply = peer.request(&req)?;
-                py_seen = Some((
+        let delta_req = json!({
+            "op": "append", "dir": delta_dir, "ipc": ipc, "partitioned": partitioned,
+            "name": "append",
+        });
+        // What Floe's last append wrote (read after each comparison).
+        let floe_seen = std::cell::Cell::new(None);
+        let mut floe_run = || {
+            let mut table = None;
+            let (sample, (w, _)) = time_process(
+                1,
+                || {
+                    let t = env.create_table("append", partitioned)?;
+                    table = Some(t.clone());
+                    Ok(t)
+                },
+                |t| {
+                    env.rt
+                        .block_on(floe_append(&env.catalog, &env.store, &t, batches))
+                },
+            )?;
+            floe_seen.set(Some(w));
+            if let Some(t) = table {
+                env.drop_table(&t)?;
+            }
+            Ok(sample)
+        };
+        let input = if small {
+            format!(
+                "{} rows × 10 columns, 1 batch, whole append with catalog commit \
+                 (per-append overhead)",
+                thousands(rows as u64)
+            )
+        } else {
+            format!("{input_text}, whole append with catalog commit")
+        };
+        for (name, peer, req) in [
+            ("PyIceberg", &mut peer, &py_req),
+            ("deltalake", &mut delta, &delta_req),
+        ] {
+            eprintln!("append, {what}: Floe vs {name}");
+            let mut peer_seen = None;
+            let (cmp, floe_mem, peer_mem) = alternate_tracked(rounds, &mut floe_run, || {
+                let reply = peer.request(req)?;
+                peer_seen = Some((
                     reply["files"].as_u64().unwrap_or(0),
                     reply["records"].as_i64().unwrap_or(0),
                     reply["bytes"].as_i64().unwrap_or(0),
                 ));
-                sample_of(&reply)
-            },
-        )?;
-        progress("PyIceberg", &cmp);
-        let (Some(fw), Some((pf, pr, pb))) = (floe_seen, py_seen) else {
-            return Err("append: no run".into());
-        };
-        if fw.records != rows as i64 || pr != rows as i64 {
-            return Err(format!(
-                "append {what}: Floe committed {} rows, PyIceberg {pr}, expected {rows}",
-                fw.records
-            )
-            .into());
-        }
-        checks.push(format!(
-            "append {what}: both committed {} rows (Floe {} files, {}; PyIceberg {pf} files, {})",
-            thousands(rows as u64),
-            fw.files,
-            mb(fw.bytes as u64),
-            mb(pb as u64)
-        ));
-        results.push(PeerResult {
-            peer: "PyIceberg".to_owned(),
-            result: WorkloadResult {
-                name: format!("append ({what})"),
-                input: if small {
-                    format!(
-                        "{} rows × 10 columns, 1 batch, whole append with catalog commit \
-                         (per-append overhead)",
-                        thousands(rows as u64)
-                    )
-                } else {
-                    format!("{input_text}, whole append with catalog commit")
+                Ok((sample_of(&reply)?, peer.last_memory()))
+            })?;
+            progress(name, &cmp);
+            let (Some(fw), Some((pf, pr, pb))) = (floe_seen.get(), peer_seen) else {
+                return Err("append: no run".into());
+            };
+            if fw.records != rows as i64 || pr != rows as i64 {
+                return Err(format!(
+                    "append {what}: Floe committed {} rows, {name} {pr}, expected {rows}",
+                    fw.records
+                )
+                .into());
+            }
+            checks.push(format!(
+                "append {what}: Floe and {name} both committed {} rows (Floe {} files, {}; \
+                 {name} {pf} files, {})",
+                thousands(rows as u64),
+                fw.files,
+                mb(fw.bytes as u64),
+                mb(pb as u64)
+            ));
+            memory.push(MemoryRow {
+                workload: format!("append ({what})"),
+                floe: floe_mem,
+                peer: name.to_owned(),
+                peer_rss: peer_mem,
+            });
+            results.push(PeerResult {
+                peer: name.to_owned(),
+                result: WorkloadResult {
+                    name: format!("append ({what})"),
+                    input: input.clone(),
+                    measure: throughput.clone(),
+                    cmp,
                 },
-                measure: throughput,
-                cmp,
-            },
-        });
+            });
+        }
     }
 
     // ---- 2. full scan -------------------------------------------------------------------
@@ -723,24 +753,46 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         "op": "register", "db": py_cat["db"], "warehouse": py_cat["warehouse"],
         "name": "scan", "metadata_location": metadata_location,
     }))?;
-    let scan_results = full_scan(&env, &mut peer, &py_cat, &table, rounds, rows)?;
+    let scan_results = full_scan(
+        &env,
+        &mut peer,
+        (&mut delta, &delta_dir, &ipc),
+        &py_cat,
+        &table,
+        rounds,
+        rows,
+    )?;
+    let (delta_files, delta_bytes) = scan_results.delta_files;
     for (peer_name, cmp) in scan_results.cmps {
+        let input = if peer_name == "deltalake" {
+            format!(
+                "the same {} rows: Floe's table ({} files, {}) and deltalake's own, \
+                 partitioned by `event_date` ({delta_files} files, {})",
+                thousands(rows as u64),
+                w.files,
+                mb(w.bytes as u64),
+                mb(delta_bytes)
+            )
+        } else {
+            format!(
+                "Floe-written table, {} rows, {} files, {}",
+                thousands(rows as u64),
+                w.files,
+                mb(w.bytes as u64)
+            )
+        };
         results.push(PeerResult {
             peer: peer_name.to_owned(),
             result: WorkloadResult {
                 name: "full scan".to_owned(),
-                input: format!(
-                    "Floe-written table, {} rows, {} files, {}",
-                    thousands(rows as u64),
-                    w.files,
-                    mb(w.bytes as u64)
-                ),
+                input,
                 measure: throughput.clone(),
                 cmp,
             },
         });
     }
     checks.push(scan_results.check);
+    memory.extend(scan_results.memory);
 
     // ---- 3. planning ----------------------------------------------------------------------
     let plan_dir = opts
@@ -821,7 +873,10 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
 
     let mut md = String::new();
     let date = today();
-    let _ = write!(md, "# Floe tables vs arrow-rs and PyIceberg ({date})\n\n");
+    let _ = write!(
+        md,
+        "# Floe tables vs arrow-rs, PyIceberg and deltalake ({date})\n\n"
+    );
     let _ = write!(md, "Command: `{}`\n\n", opts.command);
     let _ = write!(
         md,
@@ -830,7 +885,8 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
          min–max over the rounds; ratio = peer median time / Floe median time (how many \
          times faster Floe is; 1.00× = as fast), and the min–max of the per-round ratios. \
          Peers: raw arrow-rs (the Parquet writer and reader Floe is built on, same crate \
-         version, in the same process) and {pyiceberg} (a long-running Python process).\n\n"
+         version, in the same process), {pyiceberg} and {deltalake} (delta-rs's Python \
+         package, Delta Lake tables; each a long-running Python process).\n\n"
     );
     md.push_str("## Machine\n\n");
     md.push_str(&machine.to_markdown());
@@ -840,6 +896,13 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         str_of(&info, "pyarrow"),
         str_of(&info, "sqlalchemy"),
         str_of(&info, "python")
+    );
+    let _ = writeln!(
+        md,
+        "- peer: {deltalake} (delta-rs core {}), pyarrow {}, Python {}",
+        str_of(&delta_info, "delta_rs"),
+        str_of(&delta_info, "pyarrow"),
+        str_of(&delta_info, "python")
     );
     let _ = writeln!(
         md,
@@ -870,6 +933,13 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
          this counts all of them; time spent waiting for a CPU on this shared machine is \
          not in it:",
     ));
+    md.push('\n');
+    md.push_str(&memory_section(
+        &memory,
+        "The Floe process also holds the suite's input batches (in its start RSS); each \
+         peer process holds its own copy of the input table, loaded before the first \
+         round.",
+    ));
     md.push_str("\n## Targets\n\n");
     for t in &targets {
         let _ = writeln!(md, "- {t}");
@@ -886,6 +956,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     std::fs::write(&path, &md)?;
     println!("{md}");
     drop(peer);
+    drop(delta);
     crate::workdir::discard(&opts.work_dir, &root)?;
     Ok(path)
 }
@@ -987,6 +1058,10 @@ async fn rolling_write(
 struct ScanResults {
     cmps: Vec<(&'static str, Comparison)>,
     check: String,
+    /// Peak RSS of the peer processes' scans beside Floe's.
+    memory: Vec<MemoryRow>,
+    /// Files and bytes of deltalake's own table of the same rows.
+    delta_files: (u64, u64),
 }
 
 /// Row count, sum of `event_id`, null count of `amount`: what both sides compare.
@@ -1011,6 +1086,7 @@ fn scan_digest(batches: &[RecordBatch]) -> Result<(u64, i64, u64)> {
 fn full_scan(
     env: &FloeEnv,
     peer: &mut PythonPeer,
+    delta: (&mut PythonPeer, &Path, &Path),
     py_cat: &Value,
     table: &LoadedTable,
     rounds: usize,
@@ -1088,15 +1164,70 @@ fn full_scan(
     let req = json!({
         "op": "scan", "db": py_cat["db"], "warehouse": py_cat["warehouse"], "name": "scan",
     });
-    let py = alternate(
+    let (py, floe_mem, py_mem) = alternate_tracked(
         rounds,
         || Ok(time_process(1, || Ok(()), |()| floe_scan(env))?.0),
-        || sample_of(&peer.request(&req)?),
+        || Ok((sample_of(&peer.request(&req)?)?, peer.last_memory())),
     )?;
     progress("PyIceberg", &py);
+    let mut memory = vec![MemoryRow {
+        workload: "full scan".to_owned(),
+        floe: floe_mem,
+        peer: "PyIceberg".to_owned(),
+        peer_rss: py_mem,
+    }];
+
+    // deltalake: its own table of the same rows (Delta cannot read an Iceberg table).
+    let (delta, delta_dir, ipc) = delta;
+    eprintln!("full scan: deltalake writes its table of the same rows");
+    let written = delta.request(&json!({
+        "op": "write-scan-table", "dir": delta_dir, "ipc": ipc, "name": "scan",
+    }))?;
+    let req = json!({"op": "scan", "dir": delta_dir, "name": "scan"});
+    let mut digest_req = req.clone();
+    digest_req["digest"] = json!(true);
+    let d = delta.request(&digest_req)?;
+    let delta_digest = (
+        d["rows"].as_u64().unwrap_or(0),
+        d["event_id_sum"].as_i64().unwrap_or(0),
+        d["amount_nulls"].as_u64().unwrap_or(0),
+    );
+    if delta_digest != floe_digest || d["columns"].as_u64() != Some(10) {
+        return Err(format!(
+            "full scan: deltalake read {delta_digest:?} in {} columns, Floe {floe_digest:?}",
+            d["columns"]
+        )
+        .into());
+    }
+    let delta_files = (
+        written["files"].as_u64().unwrap_or(0),
+        written["bytes"].as_u64().unwrap_or(0),
+    );
+    let check = format!(
+        "{check}; deltalake reads the same {} rows (and 10 columns) from its own table, \
+         written by `write_deltalake` from the same input ({} files, {})",
+        thousands(delta_digest.0),
+        delta_files.0,
+        mb(delta_files.1)
+    );
+    eprintln!("full scan: Floe TableScan::to_arrow vs deltalake to_pyarrow_table");
+    let (dl, floe_mem, delta_mem) = alternate_tracked(
+        rounds,
+        || Ok(time_process(1, || Ok(()), |()| floe_scan(env))?.0),
+        || Ok((sample_of(&delta.request(&req)?)?, delta.last_memory())),
+    )?;
+    progress("deltalake", &dl);
+    memory.push(MemoryRow {
+        workload: "full scan".to_owned(),
+        floe: floe_mem,
+        peer: "deltalake".to_owned(),
+        peer_rss: delta_mem,
+    });
     Ok(ScanResults {
-        cmps: vec![("arrow-rs", raw), ("PyIceberg", py)],
+        cmps: vec![("arrow-rs", raw), ("PyIceberg", py), ("deltalake", dl)],
         check,
+        memory,
+        delta_files,
     })
 }
 
@@ -1475,6 +1606,23 @@ fn notes() -> Vec<String> {
          list taken from Floe's plan outside the timer (no planning, no field-id mapping). \
          PyIceberg: `tbl.scan().to_arrow()` with its thread pool over files and pyarrow's \
          multi-threaded decoding. Results are kept until the clock stops on all sides.",
+        "deltalake (delta-rs's Python package): a Delta table is a folder with its \
+         transaction log, no catalog. append: `write_deltalake(table, pa_table, \
+         mode=\"append\", writer_properties=WriterProperties(compression=\"ZSTD\", \
+         compression_level=3))` into a fresh table made by `DeltaTable.create` outside the \
+         timer (the whole append: Parquet files with per-file column statistics, which \
+         delta-rs collects for every column here, and the JSON commit of version 1). Delta \
+         partitions by column values only (no transforms): the partitioned table is \
+         partitioned by `event_date`, which is the day of `event_ts` in this data, so it \
+         has the same 10 partitions as Iceberg's `day(event_ts)` (but, as Delta does, \
+         without the `event_date` column inside the files). full scan: deltalake cannot \
+         read an Iceberg table, so it scans its own table of the same rows (written once \
+         by `write_deltalake`, partitioned by `event_date`, checked to hold the same rows) \
+         with `DeltaTable(path).to_pyarrow_table()`, loading the table's log included \
+         (delta-rs lists the files, pyarrow's dataset reader decodes them on its thread \
+         pool). Planning is not compared with deltalake: the planning table is an Iceberg \
+         table Floe generates, which Delta cannot read, and the suite has no selective \
+         scan of real files.",
         "planning: the table is generated by Floe's `ManifestWriter` and \
          `ManifestListWriter` and a metadata JSON with 10,000 snapshots; only the current \
          snapshot's manifest list is written (older snapshots name lists that planning \
