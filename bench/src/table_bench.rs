@@ -420,8 +420,6 @@ impl FloeEnv {
 /// times: `"floe"` (`TableScan::to_arrow`, as the suite) or `"raw"` (arrow-rs's
 /// reader on each file in turn). Returns the mean seconds per scan.
 pub fn scan_loop(dir: &Path, rows: usize, scan: &str, iterations: usize) -> Result<f64> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -452,33 +450,11 @@ pub fn scan_loop(dir: &Path, rows: usize, scan: &str, iterations: usize) -> Resu
     drop(batches);
     let io = Arc::new(ObjectStoreFileRead::new(Arc::clone(&env.store)));
     let metadata = Arc::clone(&table.metadata);
-    let paths: Vec<PathBuf> = {
-        let scan = TableScanBuilder::new(Arc::clone(&metadata), io.clone()).build()?;
-        env.rt
-            .block_on(scan.plan_files())?
-            .iter()
-            .map(|t| {
-                PathBuf::from(
-                    t.data_file
-                        .file_path
-                        .strip_prefix("file://")
-                        .unwrap_or(&t.data_file.file_path),
-                )
-            })
-            .collect()
-    };
+    let paths = planned_paths(&env, &metadata, &io)?;
     let start = Instant::now();
     for _ in 0..iterations {
         let out = if scan == "raw" {
-            let mut out = Vec::new();
-            for p in &paths {
-                let reader =
-                    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(p)?)?.build()?;
-                for b in reader {
-                    out.push(b?);
-                }
-            }
-            out
+            raw_scan(&paths)?
         } else {
             let s = TableScanBuilder::new(Arc::clone(&metadata), io.clone()).build()?;
             env.rt.block_on(s.to_arrow())?
@@ -1083,6 +1059,42 @@ fn scan_digest(batches: &[RecordBatch]) -> Result<(u64, i64, u64)> {
     Ok((rows, sum, nulls))
 }
 
+/// The local paths of the data files a scan of `metadata` plans.
+fn planned_paths(
+    env: &FloeEnv,
+    metadata: &Arc<TableMetadata>,
+    io: &Arc<ObjectStoreFileRead>,
+) -> Result<Vec<PathBuf>> {
+    let scan = TableScanBuilder::new(Arc::clone(metadata), io.clone()).build()?;
+    Ok(env
+        .rt
+        .block_on(scan.plan_files())?
+        .iter()
+        .map(|t| {
+            PathBuf::from(
+                t.data_file
+                    .file_path
+                    .strip_prefix("file://")
+                    .unwrap_or(&t.data_file.file_path),
+            )
+        })
+        .collect())
+}
+
+/// arrow-rs's reader on each file in turn, on this thread: the raw peer of the scan.
+fn raw_scan(paths: &[PathBuf]) -> Result<Vec<RecordBatch>> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let mut out = Vec::new();
+    for p in paths {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(p)?)?.build()?;
+        for b in reader {
+            out.push(b?);
+        }
+    }
+    Ok(out)
+}
+
 fn full_scan(
     env: &FloeEnv,
     peer: &mut PythonPeer,
@@ -1092,40 +1104,14 @@ fn full_scan(
     rounds: usize,
     rows: usize,
 ) -> Result<ScanResults> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
     let io = Arc::new(ObjectStoreFileRead::new(Arc::clone(&env.store)));
     let metadata = Arc::clone(&table.metadata);
     let floe_scan = |env: &FloeEnv| -> Result<Vec<RecordBatch>> {
         let scan = TableScanBuilder::new(Arc::clone(&metadata), io.clone()).build()?;
         Ok(env.rt.block_on(scan.to_arrow())?)
     };
-    let paths: Vec<PathBuf> = {
-        let scan = TableScanBuilder::new(Arc::clone(&metadata), io.clone()).build()?;
-        env.rt
-            .block_on(scan.plan_files())?
-            .iter()
-            .map(|t| {
-                PathBuf::from(
-                    t.data_file
-                        .file_path
-                        .strip_prefix("file://")
-                        .unwrap_or(&t.data_file.file_path),
-                )
-            })
-            .collect()
-    };
-    let raw_scan = || -> Result<Vec<RecordBatch>> {
-        let mut out = Vec::new();
-        for p in &paths {
-            let reader =
-                ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(p)?)?.build()?;
-            for b in reader {
-                out.push(b?);
-            }
-        }
-        Ok(out)
-    };
+    let paths = planned_paths(env, &metadata, &io)?;
+    let raw_scan = || raw_scan(&paths);
 
     // Everyone reads the same rows.
     let floe_digest = scan_digest(&floe_scan(env)?)?;
