@@ -25,6 +25,15 @@ use crate::values::Literal;
 /// The highest field id a table column may have; ids above are reserved for metadata
 /// columns such as `_file` and `_pos`.
 pub const MAX_FIELD_ID: i32 = 2_147_483_447;
+/// Field id of the `_pos` metadata column: a row's position in its data file (long),
+/// counted over every row the file holds, deleted or not.
+pub const ROW_POSITION_FIELD_ID: i32 = i32::MAX - 2;
+/// Name of the `_pos` metadata column.
+pub const ROW_POSITION_NAME: &str = "_pos";
+/// Field id of the `_file` metadata column: the path of a row's data file (string).
+pub const FILE_PATH_FIELD_ID: i32 = i32::MAX - 1;
+/// Name of the `_file` metadata column.
+pub const FILE_PATH_NAME: &str = "_file";
 /// Largest precision of a decimal.
 pub const MAX_DECIMAL_PRECISION: u32 = 38;
 

@@ -1,31 +1,36 @@
 //! `DELETE FROM … [WHERE …]` and `UPDATE … SET … [WHERE …]` on Floe tables,
-//! copy-on-write.
+//! copy-on-write or merge-on-read.
 //!
 //! The statement's `WHERE` is planned whole by DataFusion — subqueries included — over
-//! a scan of the table that tags each row with its data file and its index among the
-//! file's live rows. The pushed-down part of the `WHERE` only prunes which files are
-//! scanned (never rows), so the matching rows are exactly those SQL selects. Then each
-//! data file holding a matching row is read again (same snapshot, same deletes, so
-//! the same row order) and rewritten without the matching rows (plus, for `UPDATE`,
-//! the updated rows, partitioned by the table's spec), and one overwrite snapshot
-//! replaces those files. Files without matching rows are untouched. The commit
-//! validates against concurrent commits like any Floe overwrite (conflicting changes
-//! to the same files fail the statement; nothing is committed).
+//! a scan of the table that tags each row with its data file and its position in that
+//! file (the Iceberg metadata columns `_file` and `_pos`). The pushed-down part of the
+//! `WHERE` only prunes which files are scanned (never rows), so the matching rows are
+//! exactly those SQL selects.
 //!
-//! A table with `write.delete.mode = merge-on-read` is not rewritten: the matching
-//! rows' positions go into position delete files (one per partition of the touched
-//! files), committed with `UPDATE`'s new rows as one `overwrite` row-delta snapshot
-//! that requires the touched data files to still exist. A row's position is its
-//! index among the file's live rows, which is its position in the file only while the
-//! file has no delete files yet: a statement touching a file that already has some
-//! is run copy-on-write (which also folds those deletes into the rewritten file).
+//! Copy-on-write (the default): each data file holding a matching row is read again
+//! (same snapshot, same deletes) and rewritten without the matching rows (plus, for
+//! `UPDATE`, the updated rows, partitioned by the table's spec), and one overwrite
+//! snapshot replaces those files, folding their delete files in. Files without
+//! matching rows are untouched.
+//!
+//! Merge-on-read (`write.delete.mode = merge-on-read`): nothing is rewritten; the
+//! matching rows' positions go into position delete files (one per partition of the
+//! touched files), committed with `UPDATE`'s new rows as one row-delta snapshot that
+//! requires the touched data files to still exist. Files that already have delete
+//! files get more: positions are positions in the file, whatever was deleted before.
+//!
+//! Both commits validate against what was committed since the statement's snapshot,
+//! scoped by the pushed-down part of the `WHERE` and at the table's isolation level
+//! (`write.delete.isolation-level` or `write.update.isolation-level`, serializable by
+//! default): a concurrent delete of the same rows, or under serializable a concurrent
+//! append the `WHERE` may match, fails the statement and nothing is committed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt64Type};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -37,20 +42,28 @@ use datafusion::logical_expr::{
     TableScanBuilder, TableType, WriteOp,
 };
 use datafusion::physical_plan::ExecutionPlan;
-use floe_spec::expr::BoundExpression;
+use floe_spec::expr::{BoundExpression, Expression};
 use floe_spec::manifest::DataFile;
+use floe_spec::types::{FILE_PATH_FIELD_ID, ROW_POSITION_FIELD_ID};
 use floe_spec::values::Datum;
 use floe_table::Table;
 use floe_table::scan::{ArrowReader, FileScanTask};
-use floe_table::transaction::SnapshotUpdate;
+use floe_table::transaction::{
+    DELETE_ISOLATION_LEVEL, IsolationLevel, SnapshotUpdate, UPDATE_ISOLATION_LEVEL,
+};
 use floe_table::writer::{LocationGenerator, PositionDeleteWriter};
 use futures::TryStreamExt;
 
 use super::error::{plan_err, to_df};
 use super::filter;
-use super::scan::{FloeScanExec, ROW_FILE_COLUMN, ROW_INDEX_COLUMN};
+use super::scan::FloeScanExec;
 use super::table::FloeTableProvider;
 use super::write::{delete_files, new_writer};
+
+/// The column holding a row's data file path (`_file`) in the statement's scan.
+const ROW_FILE_COLUMN: &str = "__floe_file";
+/// The column holding a row's position in its data file (`_pos`).
+const ROW_POSITION_COLUMN: &str = "__floe_pos";
 
 /// Runs a `DELETE` or `UPDATE` planned by DataFusion on a Floe table; returns the
 /// number of rows deleted or updated.
@@ -85,21 +98,21 @@ pub async fn run(
     let matched = ctx.execute_logical_plan(plan).await?.collect().await?;
 
     // Matching rows per data file; for UPDATE also the new rows.
-    let mut rows_by_file: BTreeMap<String, HashSet<u64>> = BTreeMap::new();
+    let mut rows_by_file: BTreeMap<String, HashSet<i64>> = BTreeMap::new();
     let mut updated: Vec<RecordBatch> = Vec::new();
     let mut count = 0u64;
     for b in &matched {
         let n = b.num_columns();
-        let (Some(files), Some(idx)) = (b.columns().get(n - 2), b.columns().get(n - 1)) else {
+        let (Some(files), Some(pos)) = (b.columns().get(n - 2), b.columns().get(n - 1)) else {
             continue;
         };
         let files = files.as_string::<i32>();
-        let idx = idx.as_primitive::<UInt64Type>();
+        let pos = pos.as_primitive::<Int64Type>();
         for i in 0..b.num_rows() {
             if rows_by_file
                 .entry(files.value(i).to_string())
                 .or_default()
-                .insert(idx.value(i))
+                .insert(pos.value(i))
             {
                 count += 1;
             }
@@ -111,29 +124,44 @@ pub async fn run(
     if rows_by_file.is_empty() {
         return Ok(0);
     }
-    rewrite(&table, &source, &rows_by_file, &updated).await?;
+    let isolation_key = if dml.op == WriteOp::Delete {
+        DELETE_ISOLATION_LEVEL
+    } else {
+        UPDATE_ISOLATION_LEVEL
+    };
+    let isolation = IsolationLevel::from_properties(table.metadata().properties(), isolation_key)
+        .map_err(to_df)?;
+    rewrite(&table, &source, isolation, &rows_by_file, &updated).await?;
     Ok(count)
 }
 
-/// Rewrites the files holding matched rows and commits one snapshot.
+/// Rewrites the files holding matched rows (or deletes the rows by position) and
+/// commits one snapshot.
 async fn rewrite(
     table: &Table,
     source: &RowIdSource,
-    rows_by_file: &BTreeMap<String, HashSet<u64>>,
+    isolation: IsolationLevel,
+    rows_by_file: &BTreeMap<String, HashSet<i64>>,
     updated: &[RecordBatch],
 ) -> Result<()> {
-    let (tasks, reader) = source.read_state()?;
+    let ScanState {
+        tasks,
+        reader,
+        filter,
+    } = source.read_state()?;
+    let reader = reader.ok_or_else(|| plan_err("the target table was never scanned"))?;
+    let commit = Commit {
+        table,
+        isolation,
+        filter,
+    };
     let merge_on_read = table
         .metadata()
         .properties()
         .get(DELETE_MODE)
         .is_some_and(|m| m == "merge-on-read");
-    if merge_on_read
-        && rows_by_file
-            .keys()
-            .all(|p| tasks.get(p).is_some_and(|t| t.deletes.is_empty()))
-    {
-        return position_deletes(table, &tasks, rows_by_file, updated).await;
+    if merge_on_read {
+        return position_deletes(&commit, &tasks, rows_by_file, updated).await;
     }
     let mut writer = new_writer(table)?;
     let mut wrote_rows = false;
@@ -143,14 +171,23 @@ async fn rewrite(
                 .get(path)
                 .cloned()
                 .ok_or_else(|| plan_err(format!("file {path} matched rows but was not scanned")))?;
-            let mut next = 0u64;
             let mut stream = reader.read(vec![task]);
             while let Some(b) = stream.try_next().await.map_err(to_df)? {
-                let keep: BooleanArray = (0..b.num_rows() as u64)
-                    .map(|i| Some(!rows.contains(&(next + i))))
+                // The scan's tasks end with `_file` and `_pos`: keep the rows not
+                // matched, without those two columns.
+                let n = b.num_columns();
+                let pos = b
+                    .columns()
+                    .last()
+                    .and_then(|c| c.as_primitive_opt::<Int64Type>())
+                    .ok_or_else(|| plan_err(format!("file {path}: no row positions read")))?;
+                let keep: BooleanArray = pos
+                    .values()
+                    .iter()
+                    .map(|p| Some(!rows.contains(p)))
                     .collect();
-                next += b.num_rows() as u64;
-                let kept = filter_record_batch(&b, &keep)?;
+                let kept =
+                    filter_record_batch(&b.project(&(0..n - 2).collect::<Vec<_>>())?, &keep)?;
                 if kept.num_rows() > 0 {
                     writer.write(&kept).await.map_err(to_df)?;
                     wrote_rows = true;
@@ -180,15 +217,32 @@ async fn rewrite(
     for path in rows_by_file.keys() {
         update = update.delete_data_file(path.clone());
     }
-    let mut tx = table.new_transaction();
-    tx.add(update);
-    if let Err(e) = tx.commit().await {
-        if e.kind() != floe_spec::ErrorKind::CommitStateUnknown {
-            delete_files(table, &paths).await;
+    commit.run(update, &paths).await
+}
+
+/// How a statement commits: scoped by its pushed-down filter, at its isolation level.
+struct Commit<'a> {
+    table: &'a Table,
+    isolation: IsolationLevel,
+    filter: Expression,
+}
+
+impl Commit<'_> {
+    /// Commits `update`; on a definite failure deletes the files it wrote (`paths`).
+    async fn run(&self, update: SnapshotUpdate, paths: &[String]) -> Result<()> {
+        let update = update
+            .conflict_detection_filter(self.filter.clone())
+            .isolation_level(self.isolation);
+        let mut tx = self.table.new_transaction();
+        tx.add(update);
+        if let Err(e) = tx.commit().await {
+            if e.kind() != floe_spec::ErrorKind::CommitStateUnknown {
+                delete_files(self.table, paths).await;
+            }
+            return Err(to_df(e));
         }
-        return Err(to_df(e));
+        Ok(())
     }
-    Ok(())
 }
 
 /// The table property choosing copy-on-write or merge-on-read for `DELETE`.
@@ -200,11 +254,12 @@ type PartitionKey = (i32, Vec<Option<Datum>>);
 /// Merge-on-read: position delete files for the matched rows (and `UPDATE`'s new
 /// rows as data files), committed as one row delta.
 async fn position_deletes(
-    table: &Table,
+    commit: &Commit<'_>,
     tasks: &HashMap<String, FileScanTask>,
-    rows_by_file: &BTreeMap<String, HashSet<u64>>,
+    rows_by_file: &BTreeMap<String, HashSet<i64>>,
     updated: &[RecordBatch],
 ) -> Result<()> {
+    let table = commit.table;
     let md = table.metadata().clone();
     let schema = md.current_schema();
     let locations = Arc::new(
@@ -242,10 +297,7 @@ async fn position_deletes(
             writers.push((key, w));
             writers.len() - 1
         };
-        let mut positions: Vec<i64> = rows
-            .iter()
-            .map(|&r| i64::try_from(r).unwrap_or(i64::MAX))
-            .collect();
+        let mut positions: Vec<i64> = rows.iter().copied().collect();
         positions.sort_unstable();
         writers[at].1.delete_positions(path, positions);
     }
@@ -300,20 +352,12 @@ async fn position_deletes(
     for d in deletes {
         update = update.add_delete_file(d);
     }
-    let mut tx = table.new_transaction();
-    tx.add(update);
-    if let Err(e) = tx.commit().await {
-        if e.kind() != floe_spec::ErrorKind::CommitStateUnknown {
-            delete_files(table, &paths).await;
-        }
-        return Err(to_df(e));
-    }
-    Ok(())
+    commit.run(update, &paths).await
 }
 
 /// The row-id columns of a plan's output, as column expressions.
 fn meta_columns(plan: &LogicalPlan) -> Result<Vec<Expr>> {
-    [ROW_FILE_COLUMN, ROW_INDEX_COLUMN]
+    [ROW_FILE_COLUMN, ROW_POSITION_COLUMN]
         .into_iter()
         .map(|name| {
             let (q, f) = plan.schema().qualified_field_with_unqualified_name(name)?;
@@ -356,7 +400,7 @@ fn replace_scan(
 }
 
 /// The target table with row-id columns: pushed filters prune files only; every live
-/// row of a scanned file is returned, tagged with its file and index.
+/// row of a scanned file is returned, tagged with its file and position.
 #[derive(Debug)]
 struct RowIdSource {
     provider: FloeTableProvider,
@@ -364,10 +408,13 @@ struct RowIdSource {
     scanned: Mutex<ScanState>,
 }
 
-#[derive(Debug, Default)]
+/// What the statement's scan read: its tasks by data file path (projecting `_file`
+/// and `_pos` last), its reader, and its pushed-down filter.
+#[derive(Debug, Clone)]
 struct ScanState {
     tasks: HashMap<String, FileScanTask>,
     reader: Option<ArrowReader>,
+    filter: Expression,
 }
 
 impl RowIdSource {
@@ -376,27 +423,26 @@ impl RowIdSource {
         let mut fields: Vec<_> = base.fields().iter().cloned().collect();
         fields.push(Arc::new(Field::new(ROW_FILE_COLUMN, DataType::Utf8, false)));
         fields.push(Arc::new(Field::new(
-            ROW_INDEX_COLUMN,
-            DataType::UInt64,
+            ROW_POSITION_COLUMN,
+            DataType::Int64,
             false,
         )));
         Self {
             provider,
             schema: Arc::new(Schema::new(fields)),
-            scanned: Mutex::new(ScanState::default()),
+            scanned: Mutex::new(ScanState {
+                tasks: HashMap::new(),
+                reader: None,
+                filter: Expression::True,
+            }),
         }
     }
 
-    fn read_state(&self) -> Result<(HashMap<String, FileScanTask>, ArrowReader)> {
-        let state = self
-            .scanned
+    fn read_state(&self) -> Result<ScanState> {
+        self.scanned
             .lock()
-            .map_err(|_| plan_err("row-id scan state is poisoned"))?;
-        let reader = state
-            .reader
-            .clone()
-            .ok_or_else(|| plan_err("the target table was never scanned"))?;
-        Ok((state.tasks.clone(), reader))
+            .map(|s| s.clone())
+            .map_err(|_| plan_err("row-id scan state is poisoned"))
     }
 }
 
@@ -439,6 +485,8 @@ impl TableProvider for RowIdSource {
             .await?;
         for t in &mut tasks {
             t.residual = BoundExpression::True;
+            t.project_field_ids.push(FILE_PATH_FIELD_ID);
+            t.project_field_ids.push(ROW_POSITION_FIELD_ID);
         }
         let indexes: Vec<usize> = match projection {
             Some(p) => p.clone(),
@@ -454,17 +502,17 @@ impl TableProvider for RowIdSource {
                 s.tasks.insert(t.data_file.file_path.clone(), t.clone());
             }
             s.reader = Some(reader.clone());
+            s.filter = self.provider.pushed_filter(filters);
         }
         let exec = FloeScanExec::new(
             self.provider.table().ident().to_string(),
             tasks,
             reader,
             out_schema,
-            None,
+            Some(indexes),
             None,
             state.config().target_partitions(),
-        )
-        .with_row_ids(indexes);
+        );
         Ok(Arc::new(exec))
     }
 }

@@ -8,8 +8,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{RecordBatch, RecordBatchOptions, StringArray, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::{RecordBatch, RecordBatchOptions};
+use arrow::datatypes::SchemaRef;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result, Statistics};
@@ -40,17 +40,8 @@ pub struct FloeScanExec {
     /// need columns the query does not select, and a row count needs none.
     keep: Option<Vec<usize>>,
     limit: Option<usize>,
-    /// Appends each row's data file and index among the file's live rows
-    /// ([`ROW_FILE_COLUMN`], [`ROW_INDEX_COLUMN`]), then keeps these columns of the
-    /// widened batch (what `DELETE` and `UPDATE` read).
-    row_ids: Option<Vec<usize>>,
     properties: Arc<PlanProperties>,
 }
-
-/// The column holding a row's data file path in a scan with row ids.
-pub const ROW_FILE_COLUMN: &str = "__floe_file";
-/// The column holding a row's index among its data file's live rows.
-pub const ROW_INDEX_COLUMN: &str = "__floe_row";
 
 impl FloeScanExec {
     /// A scan of `tasks` split into at most `partitions` groups of about equal size.
@@ -77,17 +68,8 @@ impl FloeScanExec {
             schema,
             keep,
             limit,
-            row_ids: None,
             properties,
         }
-    }
-
-    /// Reads tasks one at a time, widening every batch with [`ROW_FILE_COLUMN`] and
-    /// [`ROW_INDEX_COLUMN`] and keeping the columns `indexes` of the widened batch.
-    #[must_use]
-    pub(crate) fn with_row_ids(mut self, indexes: Vec<usize>) -> Self {
-        self.row_ids = Some(indexes);
-        self
     }
 
     /// The number of data files the scan reads (after pruning).
@@ -207,26 +189,7 @@ impl ExecutionPlan for FloeScanExec {
         let schema = Arc::clone(&self.schema);
         let keep = self.keep.clone();
         let mut remaining = self.limit;
-        let raw: SendableBatches = match &self.row_ids {
-            None => self.reader.read(tasks).map_err(to_df).boxed(),
-            Some(indexes) => {
-                let reader = self.reader.clone();
-                let indexes = indexes.clone();
-                futures::stream::iter(tasks)
-                    .map(move |t| {
-                        let path: Arc<str> = Arc::from(t.data_file.file_path.as_str());
-                        let indexes = indexes.clone();
-                        let mut next = 0u64;
-                        reader.read(vec![t]).map_err(to_df).and_then(move |b| {
-                            let start = next;
-                            next += b.num_rows() as u64;
-                            futures::future::ready(with_row_ids(&b, &path, start, &indexes))
-                        })
-                    })
-                    .flatten()
-                    .boxed()
-            }
-        };
+        let raw = self.reader.read(tasks).map_err(to_df);
         let batches = raw
             .and_then(move |b| {
                 let out = reshape(&b, &schema, keep.as_deref());
@@ -264,32 +227,6 @@ impl ExecutionPlan for FloeScanExec {
         };
         Ok(Arc::new(self.stats_of(&tasks)))
     }
-}
-
-type SendableBatches = futures::stream::BoxStream<'static, Result<RecordBatch>>;
-
-/// `batch` widened with the file path and row index columns, then projected.
-fn with_row_ids(
-    batch: &RecordBatch,
-    path: &Arc<str>,
-    start: u64,
-    indexes: &[usize],
-) -> Result<RecordBatch> {
-    let n = batch.num_rows();
-    let mut columns = batch.columns().to_vec();
-    columns.push(Arc::new(StringArray::from(vec![Some(path.as_ref()); n])));
-    columns.push(Arc::new(UInt64Array::from_iter_values(
-        (0..n as u64).map(|i| start + i),
-    )));
-    let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
-    fields.push(Arc::new(Field::new(ROW_FILE_COLUMN, DataType::Utf8, false)));
-    fields.push(Arc::new(Field::new(
-        ROW_INDEX_COLUMN,
-        DataType::UInt64,
-        false,
-    )));
-    let wide = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-    Ok(wide.project(indexes)?)
 }
 
 /// A reader batch in the output schema: the kept columns (possibly none, for a row

@@ -7,7 +7,10 @@
 //! columns in the read schema ([`evolve`](super::evolve)), drops rows deleted by
 //! position deletes (row positions are tracked through skipped row groups) and by
 //! equality deletes (a hash set of delete keys; null equals null), keeps the rows
-//! matching the residual filter, and outputs the selected columns.
+//! matching the residual filter, and outputs the selected columns. A task may also
+//! project the metadata columns `_file` ([`FILE_PATH_FIELD_ID`]: the data file's path)
+//! and `_pos` ([`ROW_POSITION_FIELD_ID`]: the row's position in the file, what a
+//! position delete names).
 //!
 //! Delete files are read once per reader and shared by every task that uses them.
 //!
@@ -36,7 +39,10 @@ use floe_spec::expr::{BoundExpression, InclusiveMetricsEvaluator};
 use floe_spec::manifest::{ColumnMap, DataContentType, DataFile, DataFileFormat};
 use floe_spec::schema::{Schema, SchemaRef};
 use floe_spec::table_metadata::TableMetadata;
-use floe_spec::types::{NestedFieldRef, PrimitiveType};
+use floe_spec::types::{
+    FILE_PATH_FIELD_ID, FILE_PATH_NAME, NestedFieldRef, PrimitiveType, ROW_POSITION_FIELD_ID,
+    ROW_POSITION_NAME,
+};
 use floe_spec::values::{Datum, decimal_from_be_bytes};
 
 use super::arrow_types::field_id;
@@ -46,7 +52,7 @@ use super::evolve::evolve_column;
 use super::name_mapping::{DEFAULT_NAME_MAPPING, NameMapping};
 use super::predicate_eval::{self, and_masks, fill_nulls};
 use super::{FileRead, FileScanTask};
-use crate::arrow_schema::field_to_arrow;
+use crate::arrow_schema::{FIELD_ID_KEY, field_to_arrow};
 use crate::error::{Error, Result, arrow_error, parquet_error};
 
 /// A stream of record batches.
@@ -446,8 +452,7 @@ impl ArrowReader {
         let output_schema: ArrowSchemaRef = Arc::new(ArrowSchema::new(
             task.project_field_ids
                 .iter()
-                .filter_map(|id| task.schema.as_struct().field_by_id(*id))
-                .map(|f| field_to_arrow(f))
+                .filter_map(|id| output_field(&task.schema, *id))
                 .collect::<Result<Vec<_>>>()?,
         ));
         let mut tracker = PositionTracker {
@@ -952,27 +957,65 @@ fn process_batch(
     }
 
     let keep = keep.filter(|k| k.true_count() < n);
-    let columns = task
-        .project_field_ids
-        .iter()
-        .map(|id| {
-            let col = view
-                .top
-                .get(id)
-                .ok_or_else(|| Error::invalid(format!("column id {id} was not read")))?;
-            match &keep {
-                None => Ok(Arc::clone(col)),
-                Some(k) => filter(col.as_ref(), k).map_err(|e| arrow_error("filter rows", e)),
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
     let rows = keep.as_ref().map_or(n, BooleanArray::true_count);
+    let columns =
+        task.project_field_ids
+            .iter()
+            .map(|id| {
+                let col =
+                    match *id {
+                        FILE_PATH_FIELD_ID => {
+                            return Ok(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                                task.data_file.file_path.as_str(),
+                                rows,
+                            ))) as ArrayRef);
+                        }
+                        ROW_POSITION_FIELD_ID => row_positions(positions),
+                        _ => Arc::clone(view.top.get(id).ok_or_else(|| {
+                            Error::invalid(format!("column id {id} was not read"))
+                        })?),
+                    };
+                match &keep {
+                    None => Ok(col),
+                    Some(k) => filter(col.as_ref(), k).map_err(|e| arrow_error("filter rows", e)),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
     RecordBatch::try_new_with_options(
         Arc::clone(output_schema),
         columns,
         &arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
     )
     .map_err(|e| arrow_error("assemble batch", e))
+}
+
+/// The output field of a projected id: a column of `schema` or a metadata column
+/// (`_file`, `_pos`); `None` for an id that is neither.
+fn output_field(schema: &Schema, id: i32) -> Option<Result<arrow::datatypes::Field>> {
+    let metadata = |name: &str, data_type: DataType| {
+        Some(Ok(arrow::datatypes::Field::new(name, data_type, false)
+            .with_metadata(HashMap::from([(
+                FIELD_ID_KEY.to_string(),
+                id.to_string(),
+            )]))))
+    };
+    match id {
+        FILE_PATH_FIELD_ID => metadata(FILE_PATH_NAME, DataType::Utf8),
+        ROW_POSITION_FIELD_ID => metadata(ROW_POSITION_NAME, DataType::Int64),
+        _ => schema
+            .as_struct()
+            .field_by_id(id)
+            .map(|f| field_to_arrow(f)),
+    }
+}
+
+/// The `_pos` column of a batch's rows.
+fn row_positions(positions: &[u64]) -> ArrayRef {
+    Arc::new(Int64Array::from_iter_values(
+        positions
+            .iter()
+            .map(|p| i64::try_from(*p).unwrap_or(i64::MAX)),
+    ))
 }
 
 fn negate(mask: &BooleanArray) -> BooleanArray {

@@ -208,6 +208,7 @@ async fn check_merge_on_read(partitioned: bool) {
     tx.commit().await.unwrap();
     let (data_files, deletes) = file_counts(&fx).await;
     assert_eq!(deletes, 0);
+    let original = column_strings(&fx.run("SELECT file_path FROM db.t$files").await, 0);
 
     // UPDATE: the old rows are position-deleted, the new rows are new data files; no
     // data file is rewritten.
@@ -243,10 +244,8 @@ async fn check_merge_on_read(partitioned: bool) {
         changed
     );
 
-    // A DELETE touching only the UPDATE's new files: partitioned, they are in the new
-    // partition `moved`, which no delete file covers, so merge-on-read again;
-    // unpartitioned, the UPDATE's delete files (same sequence number) apply to them,
-    // so they are rewritten copy-on-write.
+    // A DELETE touching only the UPDATE's new files (unpartitioned, the UPDATE's own
+    // delete files already apply to them): more position deletes, no rewrite.
     let n = scalar_i64(
         &fx.run("DELETE FROM db.t WHERE region = 'moved' AND id % 2 = 0")
             .await,
@@ -255,19 +254,29 @@ async fn check_merge_on_read(partitioned: bool) {
     data.retain(|r| !(r.region == "moved" && r.id % 2 == 0));
     assert_eq!(n as usize, before - data.len());
     let (d2, del2) = file_counts(&fx).await;
-    if partitioned {
-        assert_eq!(d2, after_data, "no data file rewritten");
-        assert!(del2 > after_deletes);
-    } else {
-        assert_eq!(del2, after_deletes);
-    }
+    assert_eq!(d2, after_data, "no data file rewritten");
+    assert!(del2 > after_deletes);
     assert_eq!(to_rows(&fx.run("SELECT * FROM db.t").await), data);
 
-    // Files that already have deletes are rewritten copy-on-write, deletes folded in.
+    // Files that already have deletes get more: positions count every row of the file,
+    // deleted or not. Rows deleted before are not counted again.
     let n = scalar_i64(&fx.run("DELETE FROM db.t WHERE id % 7 = 1").await);
     let before = data.len();
     data.retain(|r| r.id % 7 != 1);
     assert_eq!(n as usize, before - data.len());
+    assert_eq!(to_rows(&fx.run("SELECT * FROM db.t").await), data);
+    let n = scalar_i64(
+        &fx.run("UPDATE db.t SET amount = amount * 2 WHERE id % 5 = 0")
+            .await,
+    );
+    let mut changed = 0;
+    for r in &mut data {
+        if r.id % 5 == 0 {
+            r.amount *= 2.0;
+            changed += 1;
+        }
+    }
+    assert_eq!(n, changed);
     assert_eq!(to_rows(&fx.run("SELECT * FROM db.t").await), data);
     let n = scalar_i64(
         &fx.run("DELETE FROM db.t WHERE id IN (SELECT id FROM db.t WHERE amount > 50 AND day = 3)")
@@ -280,6 +289,24 @@ async fn check_merge_on_read(partitioned: bool) {
     assert_eq!(
         scalar_i64(&fx.run("SELECT count(*) FROM db.t").await) as usize,
         data.len()
+    );
+    let (d3, _) = file_counts(&fx).await;
+    assert!(d3 >= data_files, "merge-on-read rewrote no data file");
+    let old_files_kept = scalar_i64(
+        &fx.run(&format!(
+            "SELECT count(*) FROM db.t$files WHERE content = 0 AND file_path IN ({})",
+            original
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .await,
+    );
+    assert_eq!(
+        old_files_kept as usize,
+        original.len(),
+        "every original data file is still live"
     );
 }
 

@@ -128,6 +128,9 @@ async fn pyiceberg_reads_sql_writes(merge_on_read: bool) {
         .await;
     fx.run("DELETE FROM db.t WHERE id % 9 = 0 AND region <> 'us'")
         .await;
+    // Files that already have deletes (merge-on-read: a second position delete file
+    // for the same data files).
+    fx.run("DELETE FROM db.t WHERE id % 4 = 1").await;
     let delete_files = scalar_i64(
         &fx.run("SELECT count(*) FROM db.t$files WHERE content = 1")
             .await,

@@ -531,6 +531,50 @@ async fn files_without_field_ids_need_a_name_mapping() {
     }
 }
 
+/// The `_pos` metadata column gives each row's position in its file, through deleted
+/// rows, rows the residual drops and row groups the statistics skip; `_file` its path.
+#[tokio::test]
+async fn row_positions_count_every_row_of_the_file() {
+    use floe_spec::types::{
+        FILE_PATH_FIELD_ID, FILE_PATH_NAME, ROW_POSITION_FIELD_ID, ROW_POSITION_NAME,
+    };
+    let mut f = table();
+    let cat = || vec![Some(Datum::String("a".into()))];
+    let b = rows(&f, &[1, 2, 3, 4, 5, 6, 7], "a");
+    let a = f.data_file(&b, cat(), Some(2)).await;
+    let a_path = a.file_path.clone();
+    f.commit(Operation::Append, vec![a], &[]).await;
+    let pos = f
+        .pos_deletes(&[(a_path.as_str(), 0), (a_path.as_str(), 4)], cat())
+        .await;
+    f.commit(Operation::Delete, vec![pos], &[]).await;
+
+    let scan = f
+        .scan()
+        .select(["id"])
+        .filter(Reference::new("id").greater_than_or_eq(Datum::Long(4)))
+        .build()
+        .unwrap();
+    let mut tasks = scan.plan_files().await.unwrap();
+    for t in &mut tasks {
+        t.project_field_ids.push(ROW_POSITION_FIELD_ID);
+        t.project_field_ids.push(FILE_PATH_FIELD_ID);
+    }
+    let reader = scan.reader().unwrap();
+    let out: Vec<_> = reader.read(tasks).try_collect().await.unwrap();
+    let schema = out[0].schema();
+    assert_eq!(schema.field(1).name(), ROW_POSITION_NAME);
+    assert_eq!(
+        schema.field(1).metadata().get("PARQUET:field_id"),
+        Some(&ROW_POSITION_FIELD_ID.to_string())
+    );
+    // Row group [1, 2] is skipped, id 3 fails the filter, id 5 (position 4) is deleted.
+    assert_eq!(longs(&out, "id"), [Some(4), Some(6), Some(7)]);
+    assert_eq!(longs(&out, ROW_POSITION_NAME), [Some(3), Some(5), Some(6)]);
+    assert_eq!(strings(&out, FILE_PATH_NAME), vec![Some(a_path.clone()); 3]);
+    assert_eq!(reader.stats().row_groups_skipped, 1);
+}
+
 #[tokio::test]
 async fn incremental_append_and_changelog_scans() {
     let mut f = table();
