@@ -201,8 +201,15 @@ impl Comparison {
     }
 }
 
+/// Rounds where either side measured no time (an on-CPU reading below the 10 ms
+/// tick) have no ratio and are left out.
 fn ratio_spread(floe: &[f64], peer: &[f64]) -> (f64, f64) {
-    let ratios: Vec<f64> = floe.iter().zip(peer).map(|(f, p)| p / f).collect();
+    let ratios: Vec<f64> = floe
+        .iter()
+        .zip(peer)
+        .filter(|(f, p)| **f > 0.0 && **p > 0.0)
+        .map(|(f, p)| p / f)
+        .collect();
     spread(&ratios)
 }
 
@@ -248,4 +255,20 @@ pub fn median(xs: &[f64]) -> f64 {
 pub fn spread(xs: &[f64]) -> (f64, f64) {
     xs.iter()
         .fold((f64::NAN, f64::NAN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_spread_leaves_out_rounds_without_a_reading() {
+        let cmp = Comparison {
+            floe_cpu: vec![0.02, 0.0, 0.04],
+            peer_cpu: vec![0.04, 0.03, 0.04],
+            ..Comparison::default()
+        };
+        assert_eq!(cmp.cpu_ratio_spread(), (1.0, 2.0));
+        assert!(ratio_spread(&[0.0], &[0.0]).0.is_nan());
+    }
 }

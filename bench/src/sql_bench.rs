@@ -408,6 +408,79 @@ fn show_ms(xs: &[f64]) -> String {
     format!("{} ({}–{})", ms(median(xs)), ms(lo), ms(hi))
 }
 
+/// The suite's `lineitem`, `orders` and `customer` tables (quick size) under `dir`,
+/// then query `name` (a prefix of a query name, e.g. `Q1`) `iterations` times on the
+/// Floe session (`side` = `floe`) or on the listing tables (`listing`): the mean wall
+/// and whole-process on-CPU seconds per query (for profilers:
+/// `bench/examples/sql_loop.rs`).
+pub fn query_loop(dir: &Path, side: &str, name: &str, iterations: usize) -> Result<(f64, f64)> {
+    let (_, sql) = QUERIES
+        .iter()
+        .find(|(n, _)| n.starts_with(name))
+        .ok_or_else(|| format!("no query named {name}"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let dir = dir.canonicalize()?;
+    let mut rng = Rng::new(0x7c9);
+    let (rows, orders_n) = (1_000_000, 250_000);
+    let li = (0..8)
+        .map(|_| lineitem(&mut rng, rows / 8, orders_n))
+        .collect::<Result<Vec<_>>>()?;
+    let ord = orders(&mut rng, orders_n, orders_n / 10)?;
+    let cust = customer(&mut rng, orders_n / 10)?;
+    let ctx = rt.block_on(async {
+        let floe = Floe::embedded(
+            &format!("sqlite://{}", dir.join("catalog.db").display()),
+            &dir.join("warehouse").display().to_string(),
+        )
+        .await?;
+        floe.create_namespace("tpch").await?;
+        let dirs = [
+            (
+                "lineitem",
+                load(&floe, "lineitem", &lineitem_schema(), li).await?,
+            ),
+            (
+                "orders",
+                load(&floe, "orders", &orders_schema(), vec![ord]).await?,
+            ),
+            (
+                "customer",
+                load(&floe, "customer", &customer_schema(), vec![cust]).await?,
+            ),
+        ];
+        let ctx = match side {
+            "floe" => floe.sql().await?.context().clone(),
+            _ => {
+                baseline(
+                    SessionConfig::new(),
+                    &dirs
+                        .iter()
+                        .map(|(n, d)| (*n, d.as_str()))
+                        .collect::<Vec<_>>(),
+                )
+                .await?
+            }
+        };
+        Ok::<_, crate::harness::BoxError>(ctx)
+    })?;
+    let sql = if side == "floe" {
+        (*sql).to_string()
+    } else {
+        baseline_sql(sql)
+    };
+    time_query(&rt, &ctx, &sql)?;
+    let (mut wall, mut cpu) = (0.0, 0.0);
+    for _ in 0..iterations {
+        let s = time_query(&rt, &ctx, &sql)?;
+        wall += s.wall;
+        cpu += s.cpu;
+    }
+    let n = iterations.max(1) as f64;
+    Ok((wall / n, cpu / n))
+}
+
 /// Runs the suite and writes `<date>-sql.md` into `opts.out_dir`.
 pub fn run(opts: &Options) -> Result<PathBuf> {
     let machine = Machine::detect();

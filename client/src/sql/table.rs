@@ -26,7 +26,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
@@ -47,6 +47,26 @@ use super::scan::FloeScanExec;
 use super::write::FloeSink;
 use crate::scan::ScanPlanner;
 
+/// A table schema as SQL sees it: top-level strings and binaries as `Utf8View` and
+/// `BinaryView`, which the scans read without copying the values out of the Parquet
+/// pages (as DataFusion's own Parquet scans do, `schema_force_view_types`).
+fn sql_schema(schema: &floe_spec::schema::Schema) -> Result<SchemaRef> {
+    let arrow = schema_to_arrow(schema).map_err(to_df)?;
+    let fields: Vec<_> = arrow
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
+            DataType::Binary => Arc::new(f.as_ref().clone().with_data_type(DataType::BinaryView)),
+            _ => Arc::clone(f),
+        })
+        .collect();
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        arrow.metadata().clone(),
+    )))
+}
+
 /// A Floe table (current snapshot, or one snapshot for time travel) for DataFusion.
 #[derive(Debug, Clone)]
 pub struct FloeTableProvider {
@@ -60,7 +80,7 @@ pub struct FloeTableProvider {
 impl FloeTableProvider {
     /// The table's current snapshot, in its current schema.
     pub fn new(table: Table) -> Result<Self> {
-        let schema = Arc::new(schema_to_arrow(table.schema()).map_err(to_df)?);
+        let schema = sql_schema(table.schema())?;
         Ok(Self {
             table,
             snapshot_id: None,
@@ -82,7 +102,7 @@ impl FloeTableProvider {
             .schema_id
             .and_then(|id| table.metadata().schema_by_id(id))
             .unwrap_or_else(|| table.schema());
-        let schema = Arc::new(schema_to_arrow(schema).map_err(to_df)?);
+        let schema = sql_schema(schema)?;
         Ok(Self {
             table,
             snapshot_id: Some(snapshot_id),
@@ -140,7 +160,8 @@ impl FloeTableProvider {
             .scan()
             .select(columns.iter().cloned())
             .filter(self.pushed_filter(filters))
-            .with_batch_size(batch_size.max(1));
+            .with_batch_size(batch_size.max(1))
+            .with_view_types(true);
         if let Some(id) = self.snapshot_id {
             builder = builder.snapshot_id(id).use_snapshot_schema(true);
         }

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, FixedSizeBinaryArray,
-    Float32Array, Float64Array, Int32Array, Int64Array, NullArray, StringArray,
-    Time64MicrosecondArray, TimestampMicrosecondArray, TimestampNanosecondArray, UInt32Array,
-    new_null_array,
+    ArrayRef, BinaryArray, BinaryViewArray, BooleanArray, Date32Array, Decimal128Array,
+    FixedSizeBinaryArray, Float32Array, Float64Array, Int32Array, Int64Array, NullArray,
+    StringArray, StringViewArray, Time64MicrosecondArray, TimestampMicrosecondArray,
+    TimestampNanosecondArray, UInt32Array, new_null_array,
 };
 use arrow::datatypes::{DataType, Field, TimeUnit};
 use floe_spec::types::NestedField;
@@ -55,6 +55,7 @@ pub(crate) fn datum_to_array(d: &Datum, dt: &DataType) -> Result<ArrayRef> {
             DataType::Timestamp(TimeUnit::Nanosecond, tz),
         ) => Arc::new(TimestampNanosecondArray::from(vec![*v]).with_timezone_opt(tz.clone())),
         (Datum::String(v), DataType::Utf8) => Arc::new(StringArray::from(vec![v.as_str()])),
+        (Datum::String(v), DataType::Utf8View) => Arc::new(StringViewArray::from(vec![v.as_str()])),
         (Datum::Uuid(v), DataType::FixedSizeBinary(16)) => Arc::new(
             FixedSizeBinaryArray::try_from_iter(std::iter::once(v.as_bytes().to_vec()))
                 .map_err(|e| arrow_error("uuid literal", e))?,
@@ -66,8 +67,30 @@ pub(crate) fn datum_to_array(d: &Datum, dt: &DataType) -> Result<ArrayRef> {
         (Datum::Binary(v) | Datum::Fixed(v), DataType::Binary) => {
             Arc::new(BinaryArray::from(vec![v.as_slice()]))
         }
+        (Datum::Binary(v) | Datum::Fixed(v), DataType::BinaryView) => {
+            Arc::new(BinaryViewArray::from(vec![v.as_slice()]))
+        }
         _ => return Err(mismatch()),
     })
+}
+
+/// The view type of a string or binary type (`Utf8View`, `BinaryView`); other types
+/// unchanged.
+pub(crate) fn view_type(dt: DataType) -> DataType {
+    match dt {
+        DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
+        DataType::Binary | DataType::LargeBinary => DataType::BinaryView,
+        other => other,
+    }
+}
+
+/// The non-view type of a view type (`Utf8`, `Binary`); other types unchanged.
+pub(crate) fn unview_type(dt: &DataType) -> Option<DataType> {
+    match dt {
+        DataType::Utf8View => Some(DataType::Utf8),
+        DataType::BinaryView => Some(DataType::Binary),
+        _ => None,
+    }
 }
 
 /// `n` copies of a field's `initial-default`, or `n` nulls when it has none (a column

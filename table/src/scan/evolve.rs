@@ -11,16 +11,18 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Fields};
 use floe_spec::types::{NestedField, Type};
 
-use super::arrow_types::{default_column, field_id};
+use super::arrow_types::{default_column, field_id, view_type};
 use crate::arrow_schema::{field_to_arrow, type_to_arrow};
 use crate::error::{Error, Result, arrow_error};
 
 /// The column for `target`, from the file's column with the same id (`source`), or
-/// its default when the file has none.
+/// its default when the file has none. With `view_types` a string or binary column
+/// comes as `Utf8View` / `BinaryView` (top level only).
 pub(crate) fn evolve_column(
     target: &NestedField,
     source: Option<&ArrayRef>,
     num_rows: usize,
+    view_types: bool,
 ) -> Result<ArrayRef> {
     let Some(source) = source else {
         if target.required && target.initial_default.is_none() {
@@ -29,7 +31,13 @@ pub(crate) fn evolve_column(
                 target.name, target.id
             )));
         }
-        return default_column(target, num_rows);
+        let column = default_column(target, num_rows)?;
+        return match view_types.then(|| view_type(column.data_type().clone())) {
+            Some(dt) if &dt != column.data_type() => {
+                cast(&column, &dt).map_err(|e| arrow_error("default column", e))
+            }
+            _ => Ok(column),
+        };
     };
     if let Type::Struct(st) = target.field_type.as_ref() {
         let s = source
@@ -57,7 +65,7 @@ pub(crate) fn evolve_column(
             let col = if src.is_none() && child.required && child.initial_default.is_none() {
                 arrow::array::new_null_array(&type_to_arrow(&child.field_type)?, s.len())
             } else {
-                evolve_column(child, src, s.len())?
+                evolve_column(child, src, s.len(), false)?
             };
             children.push(col);
         }
@@ -79,6 +87,7 @@ pub(crate) fn evolve_column(
             .map_err(|e| arrow_error("rebuild struct column", e));
     }
     let dt = type_to_arrow(&target.field_type)?;
+    let dt = if view_types { view_type(dt) } else { dt };
     if source.data_type() == &dt {
         return Ok(Arc::clone(source));
     }
@@ -109,7 +118,7 @@ mod tests {
     fn promotes_defaults_and_structs() {
         let long = NestedField::optional(1, "n", Type::Primitive(PrimitiveType::Long));
         let src: ArrayRef = Arc::new(Int32Array::from(vec![1, 2]));
-        let out = evolve_column(&long, Some(&src), 2).unwrap();
+        let out = evolve_column(&long, Some(&src), 2, false).unwrap();
         assert_eq!(
             out.as_any().downcast_ref::<Int64Array>().unwrap().values(),
             &[1, 2]
@@ -117,19 +126,21 @@ mod tests {
         let dbl = NestedField::optional(2, "f", Type::Primitive(PrimitiveType::Double));
         let src: ArrayRef = Arc::new(Float32Array::from(vec![1.5]));
         assert_eq!(
-            evolve_column(&dbl, Some(&src), 1).unwrap().data_type(),
+            evolve_column(&dbl, Some(&src), 1, false)
+                .unwrap()
+                .data_type(),
             &DataType::Float64
         );
         let added = NestedField::optional(3, "a", Type::Primitive(PrimitiveType::String))
             .with_initial_default(Literal::Primitive(Datum::String("x".into())));
-        let out = evolve_column(&added, None, 2).unwrap();
+        let out = evolve_column(&added, None, 2, false).unwrap();
         assert_eq!(
             out.as_any().downcast_ref::<StringArray>().unwrap().value(1),
             "x"
         );
         let req = NestedField::required(4, "r", Type::Primitive(PrimitiveType::Int));
         assert!(
-            evolve_column(&req, None, 1)
+            evolve_column(&req, None, 1, false)
                 .unwrap_err()
                 .to_string()
                 .contains("`r`")
@@ -152,7 +163,7 @@ mod tests {
             Arc::new(child),
             Arc::new(Int32Array::from(vec![9])) as ArrayRef,
         )]));
-        let out = evolve_column(&target, Some(&src), 1).unwrap();
+        let out = evolve_column(&target, Some(&src), 1, false).unwrap();
         let s = out.as_any().downcast_ref::<StructArray>().unwrap();
         assert_eq!(s.column(0).data_type(), &DataType::Int64);
         assert_eq!(s.column(1).null_count(), 1);

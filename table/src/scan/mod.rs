@@ -96,6 +96,7 @@ pub struct TableScanBuilder {
     batch_size: Option<usize>,
     use_snapshot_schema: bool,
     manifest_cache: Option<Arc<dyn ManifestCache>>,
+    view_types: bool,
 }
 
 /// Rows per output batch of a [`TableScan`] unless set: 8,192, as DataFusion's scans.
@@ -118,6 +119,7 @@ impl TableScanBuilder {
             batch_size: Some(DEFAULT_BATCH_SIZE),
             use_snapshot_schema: false,
             manifest_cache: None,
+            view_types: false,
         }
     }
 
@@ -182,6 +184,13 @@ impl TableScanBuilder {
         self
     }
 
+    /// Reads top-level string and binary columns as `Utf8View` / `BinaryView` (see
+    /// [`ArrowReaderBuilder::with_view_types`]; default false).
+    pub fn with_view_types(mut self, enabled: bool) -> Self {
+        self.view_types = enabled;
+        self
+    }
+
     /// Reads in the schema the snapshot was written with instead of the current one
     /// (time travel with the old column names).
     pub fn use_snapshot_schema(mut self, yes: bool) -> Self {
@@ -226,6 +235,7 @@ impl TableScanBuilder {
             ctx,
             snapshot,
             batch_size: self.batch_size,
+            view_types: self.view_types,
         })
     }
 }
@@ -339,6 +349,7 @@ pub struct TableScan {
     ctx: PlanContext,
     snapshot: Option<SnapshotRef>,
     batch_size: Option<usize>,
+    view_types: bool,
 }
 
 impl TableScan {
@@ -378,6 +389,7 @@ impl TableScan {
             .with_table_metadata(&self.ctx.metadata)?
             .with_concurrency(self.ctx.concurrency)
             .with_batch_size(self.batch_size)
+            .with_view_types(self.view_types)
             .build())
     }
 

@@ -138,7 +138,9 @@ pub fn to_rows(batches: &[RecordBatch]) -> Vec<Row> {
     let mut out = Vec::new();
     for b in batches {
         let id = b.column(0).as_primitive::<Int64Type>();
-        let region = b.column(1).as_string::<i32>();
+        // SQL reads strings as Utf8View (as DataFusion's Parquet scans do).
+        let region = arrow::compute::cast(b.column(1), &DataType::Utf8).unwrap();
+        let region = region.as_string::<i32>();
         let amount = b.column(2).as_primitive::<Float64Type>();
         let day = b.column(3).as_primitive::<Int32Type>();
         for i in 0..b.num_rows() {
