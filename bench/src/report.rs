@@ -192,10 +192,12 @@ impl Report {
 }
 
 /// Median, fastest and slowest of a series, formatted for the measure. For throughput the
-/// spread runs from the slowest round to the fastest.
+/// spread runs from the slowest round to the fastest. Rounds that measured no time (an
+/// on-CPU reading below the 10 ms tick) are left out of the spread.
 fn show(measure: &Measure, times: &[f64]) -> (String, String, String) {
     let med = median(times);
-    let (lo, hi) = spread(times);
+    let measured: Vec<f64> = times.iter().copied().filter(|t| *t > 0.0).collect();
+    let (lo, hi) = spread(&measured);
     match measure {
         Measure::Throughput { items, unit } => {
             let rate = |t: f64| format!("{} {unit}/s", human(*items as f64 / t));

@@ -48,7 +48,7 @@ impl ParquetWriter {
         output: OutputFile,
         partition: Vec<Option<Datum>>,
     ) -> Result<Self> {
-        let object_writer = BufWriter::new(output.store.clone(), output.path.clone());
+        let object_writer = output.writer();
         let writer = AsyncArrowWriter::try_new(
             object_writer,
             context.arrow_schema().clone(),
