@@ -108,10 +108,10 @@ impl Report {
             let (r_lo, r_hi) = r.cmp.ratio_spread();
             let _ = writeln!(
                 s,
-                "| {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{:.1}×** | {r_lo:.1}× – {r_hi:.1}× |",
+                "| {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{}** | {r_lo:.1}× – {r_hi:.1}× |",
                 r.name,
                 r.input,
-                r.cmp.ratio()
+                times(r.cmp.ratio(), 1)
             );
         }
         if self.results.iter().all(|r| r.cmp.has_cpu()) {
@@ -134,10 +134,10 @@ impl Report {
                 let (r_lo, r_hi) = r.cmp.cpu_ratio_spread();
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{:.1}×** | {r_lo:.1}× – {r_hi:.1}× |",
+                    "| {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{}** | {r_lo:.1}× – {r_hi:.1}× |",
                     r.name,
                     r.input,
-                    r.cmp.cpu_ratio()
+                    times(r.cmp.cpu_ratio(), 1)
                 );
             }
         }
@@ -200,13 +200,28 @@ fn show(measure: &Measure, times: &[f64]) -> (String, String, String) {
     let (lo, hi) = spread(&measured);
     match measure {
         Measure::Throughput { items, unit } => {
-            let rate = |t: f64| format!("{} {unit}/s", human(*items as f64 / t));
+            let rate = |t: f64| {
+                if t > 0.0 {
+                    format!("{} {unit}/s", human(*items as f64 / t))
+                } else {
+                    "– (under the tick)".to_owned()
+                }
+            };
             (rate(med), rate(hi), rate(lo))
         }
         Measure::Latency => {
             let ms = |t: f64| format!("{} ms", sig3(t * 1000.0));
             (ms(med), ms(lo), ms(hi))
         }
+    }
+}
+
+/// A ratio as `1.23×`; `–` when it has no value (a side measured no time).
+fn times(ratio: f64, digits: usize) -> String {
+    if ratio.is_finite() && ratio > 0.0 {
+        format!("{ratio:.digits$}×")
+    } else {
+        "–".to_owned()
     }
 }
 
@@ -289,8 +304,11 @@ pub fn peer_tables(results: &[PeerResult], cpu_note: &str) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{ratio:.2}×** | {r_lo:.2}× – {r_hi:.2}× |",
-            r.name, r.input, p.peer
+            "| {} | {} | {} | {f_med} | {f_lo} – {f_hi} | {p_med} | {p_lo} – {p_hi} | **{}** | {r_lo:.2}× – {r_hi:.2}× |",
+            r.name,
+            r.input,
+            p.peer,
+            times(ratio, 2)
         );
     };
     s.push_str(header);
