@@ -75,6 +75,18 @@ impl PeakRss {
     }
 }
 
+/// A peer's reply without the memory fields [`PeakRss::from_reply`] reads, to compare
+/// its content with Floe's.
+pub fn without_rss(reply: &Value) -> Value {
+    let mut out = reply.clone();
+    if let Some(m) = out.as_object_mut() {
+        for k in ["start_rss_kib", "peak_rss_kib", "peak_rss_reset"] {
+            m.remove(k);
+        }
+    }
+    out
+}
+
 /// The `kB` value of a `/proc/self/status` line (`VmRSS`, `VmHWM`).
 fn status_kib(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use crate::data;
 use crate::harness::{Comparison, Result, inner_runs, time_mean_prepared, time_mean_secs};
 use crate::machine::Machine;
-use crate::memory::{MemoryRow, PeakRss, alternate_tracked, memory_section};
+use crate::memory::{MemoryRow, PeakRss, alternate_tracked, memory_section, without_rss};
 use crate::peer::PythonPeer;
 use crate::report::{Measure, Report, WorkloadResult, thousands};
 
@@ -361,7 +361,7 @@ fn check_manifests(
     for (who, path, bytes) in manifests {
         let entries = floe_decode(bytes, list_entry)?;
         let floe = digest(&entries);
-        let py = peer.request(&json!({"op": "digest_manifest", "path": path}))?;
+        let py = without_rss(&peer.request(&json!({"op": "digest_manifest", "path": path}))?);
         if floe != py {
             return Err(format!(
                 "{who} manifest: Floe and PyIceberg read different content:\n  Floe      {floe}\n  PyIceberg {py}"
@@ -391,7 +391,7 @@ fn metadata_parse(
     rounds: usize,
 ) -> Result<(WorkloadResult, String, PeakPair)> {
     let floe = TableMetadata::from_json_slice(bytes)?;
-    let py = peer.request(&json!({"op": "digest_metadata", "path": path}))?;
+    let py = without_rss(&peer.request(&json!({"op": "digest_metadata", "path": path}))?);
     let floe_digest = json!({
         "snapshots": floe.snapshots().len(),
         "snapshot_log": floe.snapshot_log().len(),
