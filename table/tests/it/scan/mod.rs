@@ -55,6 +55,18 @@ fn table() -> Fixture {
     Fixture::new(schema, spec)
 }
 
+/// The `name` column alone (keys of equality deletes on `name`).
+fn name_only_schema() -> Schema {
+    Schema::builder()
+        .with_fields(vec![NestedField::optional(
+            2,
+            "name",
+            p(PrimitiveType::String),
+        )])
+        .build()
+        .unwrap()
+}
+
 fn rows(f: &Fixture, ids: &[i64], cat: &str) -> arrow::array::RecordBatch {
     let names: Vec<Option<String>> = ids.iter().map(|i| Some(format!("n{i}"))).collect();
     let cols: Vec<ArrayRef> = vec![
@@ -342,14 +354,7 @@ async fn deletes_follow_sequence_number_rules() {
             cat(),
         )
         .await;
-    let name_schema = Schema::builder()
-        .with_fields(vec![NestedField::optional(
-            2,
-            "name",
-            p(PrimitiveType::String),
-        )])
-        .build()
-        .unwrap();
+    let name_schema = name_only_schema();
     let eq_null = f
         .eq_deletes(
             &batch(
@@ -541,14 +546,7 @@ async fn view_types_read_strings_as_views() {
     let b = rows(&f, &[1, 2, 3, 4, 5], "a");
     let a = f.data_file(&b, cat(), None).await;
     f.commit(Operation::Append, vec![a], &[]).await;
-    let name_schema = Schema::builder()
-        .with_fields(vec![NestedField::optional(
-            2,
-            "name",
-            p(PrimitiveType::String),
-        )])
-        .build()
-        .unwrap();
+    let name_schema = name_only_schema();
     let eq = f
         .eq_deletes(
             &batch(&name_schema, vec![Arc::new(StringArray::from(vec!["n2"]))]),
