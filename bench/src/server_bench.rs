@@ -16,7 +16,9 @@
 //!
 //! Beside it, PyIceberg 0.12 loads the same table: with its own `SqlCatalog` on SQLite
 //! (the table registered on Floe's metadata file), and with its `RestCatalog` through
-//! `floe serve` (end to end, as a PyIceberg user sees it).
+//! `floe serve` (end to end, as a PyIceberg user sees it). The same two PyIceberg
+//! clients then append the same 1,000-row Arrow table to a table of each catalog,
+//! alternating, and a fresh load of each must show every acknowledged append.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -67,6 +69,9 @@ pub const SNAPSHOTS: i64 = 1000;
 
 /// Concurrent clients (keep-alive connections) of the load generator.
 pub const CLIENTS: usize = 16;
+
+/// Rows of each PyIceberg append.
+const APPEND_ROWS: usize = 1000;
 
 /// The target: cached `loadTable` requests per second with [`CLIENTS`] clients.
 const TARGET: f64 = 10_000.0;
@@ -411,6 +416,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     let rounds = if opts.quick { 3 } else { 5 };
     let run_for = Duration::from_secs(if opts.quick { 2 } else { 5 });
     let (floe_loads, py_loads) = if opts.quick { (500, 10) } else { (2000, 30) };
+    let appends_per_round = if opts.quick { 10 } else { 30 };
     if !opts.floe_bin.exists() {
         return Err(format!(
             "{} not found: build it with `cargo build --release -p floe-server` (bench/run does)",
@@ -455,7 +461,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     // ---- one server for the warm cases ---------------------------------------------
     let server = Server::start(&opts.floe_bin, &data_dir)?;
     let addr = server.addr.clone();
-    let (checks, etag, all_body) =
+    let (mut checks, etag, all_body) =
         rt.block_on(first_answers(&addr, &all, &refs, &metadata_location))?;
     // The ceiling: the same body from memory, through a minimal responder.
     let ceiling_server = StaticHttp::start(&all_body, "application/json")?;
@@ -528,6 +534,25 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         || shared.borrow_mut().timed(&rest_req),
         || shared.borrow_mut().timed(&sql_req),
     )?;
+    eprintln!("PyIceberg appends: RestCatalog through floe serve vs its SqlCatalog, alternating");
+    shared
+        .borrow_mut()
+        .request(&json!({"op": "setup_append", "rows": APPEND_ROWS}))?;
+    let append_req =
+        |catalog: &str| json!({"op": "append", "catalog": catalog, "appends": appends_per_round});
+    let (rest_append, sql_append) = (append_req("rest"), append_req("sql"));
+    let appends = alternate(
+        rounds,
+        || shared.borrow_mut().timed(&rest_append),
+        || shared.borrow_mut().timed(&sql_append),
+    )?;
+    let expected_appends = (rounds + 1) * appends_per_round;
+    for catalog in ["rest", "sql"] {
+        let held = shared
+            .borrow_mut()
+            .request(&json!({"op": "appended", "catalog": catalog}))?;
+        checks.push(append_check(catalog, &held, expected_appends)?);
+    }
     let mut one_client_refs = Vec::new();
     for _ in 0..rounds {
         one_client_refs.push(one_client(&refs)?.wall);
@@ -537,7 +562,6 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     drop(peer);
     let _ = crate::workdir::discard(&opts.work_dir, &dir);
 
-    let mut checks = checks;
     checks.push(format!(
         "PyIceberg loads the same table with {} snapshots through its SqlCatalog and {} \
          through `floe serve` (RestCatalog)",
@@ -631,6 +655,20 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
                     unit: "loads",
                 },
                 cmp: rest_vs_sql,
+            },
+            WorkloadResult {
+                name: "PyIceberg append: RestCatalog through floe serve vs its SqlCatalog"
+                    .to_owned(),
+                input: format!(
+                    "{} rows (3 columns) per `Table.append`, {appends_per_round} appends per \
+                     round, one table per catalog",
+                    thousands(APPEND_ROWS as u64)
+                ),
+                measure: Measure::Throughput {
+                    items: 1,
+                    unit: "appends",
+                },
+                cmp: appends,
             },
         ],
         other_peers: Vec::new(),
@@ -809,6 +847,51 @@ fn clients_section(
     s
 }
 
+/// The check of what PyIceberg reads back from the append table of `catalog`: one
+/// `append` snapshot and [`APPEND_ROWS`] rows per acknowledged append, in the head's
+/// summary and in a full scan; an error if not. Other snapshots (the server's own
+/// maintenance may compact the small files: `replace`) are named, not counted.
+fn append_check(catalog: &str, held: &Value, appends: usize) -> Result<String> {
+    let count = |key: &str| held.get(key).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let operations = held
+        .get("operations")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let of = |op: &str| operations.get(op).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let rows = appends * APPEND_ROWS;
+    let (snapshots, summary, scanned) = (
+        count("snapshots"),
+        count("total_records"),
+        count("scanned_rows"),
+    );
+    let others = snapshots - of("append").min(snapshots);
+    if of("append") != appends || of("replace") != others || summary != rows || scanned != rows {
+        return Err(format!(
+            "PyIceberg's {catalog} append table holds {snapshots} snapshots ({}) and {summary} \
+             rows by summary, {scanned} by scan; expected {appends} appends (other snapshots \
+             only `replace`) and {rows} rows",
+            Value::Object(operations)
+        )
+        .into());
+    }
+    let others = match others {
+        0 => String::new(),
+        1 => " (plus 1 `replace` snapshot: the server's own compaction)".to_owned(),
+        n => format!(" (plus {n} `replace` snapshots: the server's own compaction)"),
+    };
+    let through = if catalog == "rest" {
+        "through `floe serve`"
+    } else {
+        "through its SqlCatalog"
+    };
+    Ok(format!(
+        "PyIceberg's appends {through}: {appends} acknowledged, and a fresh load shows \
+         {appends} append snapshots{others} and {} rows (head summary and full scan alike)",
+        thousands(rows as u64)
+    ))
+}
+
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("?")
 }
@@ -835,6 +918,14 @@ fn notes() -> Vec<String> {
          `load_table` to the same `floe serve` and parses the JSON answer. Both run in one \
          warm Python process and time themselves; the Floe 1-client figure is the Rust \
          HTTP client's time per request (no parsing of the answer)."
+            .to_owned(),
+        "PyIceberg append: the same warm Python process appends the same Arrow table with \
+         `Table.append` (pyarrow writes the Parquet file, PyIceberg the manifest and the \
+         manifest list, then commits) to a table of each catalog, alternating rounds; both \
+         tables grow alike. Through `floe serve` the commit is one HTTP POST that the \
+         server applies (SQLite in WAL mode, `synchronous=NORMAL`); the SqlCatalog commits \
+         in the peer's own SQLite file through SQLAlchemy (its defaults). The Python \
+         process's on-CPU time leaves out the server's."
             .to_owned(),
         "The machine is shared (other engineers compile on the same 2 cores): see the load \
          average above."
