@@ -51,3 +51,9 @@ pub mod static_http;
 pub mod stream_bench;
 pub mod table_bench;
 pub mod workdir;
+
+/// Every binary that links this crate (`floe-bench`, the profiling examples, the
+/// criterion benches) allocates with mimalloc, as the `floe` binary does, so Floe is
+/// measured as it ships; the raw arrow-rs baselines run in the same process with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

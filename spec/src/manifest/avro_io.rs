@@ -559,7 +559,7 @@ impl<'a> Container<'a> {
     ) -> Result<()> {
         let mut cur = Cursor::new(self.body);
         let mut scratch = Vec::new();
-        let mut inflater: Option<flate2::Decompress> = None;
+        let mut inflater: Option<libdeflater::Decompressor> = None;
         while cur.remaining() > 0 {
             let count = cur.len_prefix()?;
             let size = cur.len_prefix()?;
@@ -570,9 +570,9 @@ impl<'a> Container<'a> {
             let block: &[u8] = match self.codec {
                 Codec::Null => data,
                 Codec::Deflate(_) => {
-                    let d = inflater.get_or_insert_with(|| flate2::Decompress::new(false));
-                    inflate(d, data, &mut scratch)?;
-                    &scratch
+                    let d = inflater.get_or_insert_with(libdeflater::Decompressor::new);
+                    let n = inflate(d, data, &mut scratch)?;
+                    &scratch[..n]
                 }
                 _ => {
                     scratch.clear();
@@ -596,30 +596,41 @@ impl<'a> Container<'a> {
     }
 }
 
-/// Inflates one raw-deflate block (Avro's `deflate` codec) into `out`, replacing its
-/// content and growing it as needed; `d` is reset first, so one inflater serves every
-/// block of a file.
-fn inflate(d: &mut flate2::Decompress, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    d.reset(false);
-    out.clear();
+/// The most bytes one Avro block may inflate to: a bound against deflate bombs (Iceberg
+/// writers flush blocks long before this).
+const MAX_INFLATED_BLOCK: usize = 1 << 30;
+
+/// Inflates one raw-deflate block (Avro's `deflate` codec) into `out` with libdeflate
+/// (one-shot: the whole block is in memory) and returns the inflated length; `out` is
+/// only ever grown, so its bytes past that length are left over from earlier blocks.
+fn inflate(d: &mut libdeflater::Decompressor, input: &[u8], out: &mut Vec<u8>) -> Result<usize> {
+    inflate_at_most(d, input, out, MAX_INFLATED_BLOCK)
+}
+
+/// [`inflate`] with the bound on the inflated size as a parameter.
+fn inflate_at_most(
+    d: &mut libdeflater::Decompressor,
+    input: &[u8],
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Result<usize> {
     // Manifest blocks inflate ~3-5x; the buffer keeps its size across blocks.
-    out.reserve(input.len().saturating_mul(4).max(4096));
+    let first_guess = input.len().saturating_mul(4).clamp(4096, max);
+    if out.len() < first_guess {
+        out.resize(first_guess, 0);
+    }
     loop {
-        let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
-        let rest = input.get(consumed..).unwrap_or_default();
-        let produced = d.total_out();
-        let status = d
-            .decompress_vec(rest, out, flate2::FlushDecompress::Finish)
-            .map_err(|e| {
-                Error::invalid(format!("Avro block is not valid deflate data: {e}")).with_source(e)
-            })?;
-        if status == flate2::Status::StreamEnd {
-            return Ok(());
-        }
-        if out.len() == out.capacity() {
-            out.reserve(out.capacity());
-        } else if d.total_in() as usize == consumed && d.total_out() == produced {
-            bail_invalid!("Avro block ends inside its deflate data");
+        match d.deflate_decompress(input, out) {
+            Ok(n) => return Ok(n),
+            Err(libdeflater::DecompressionError::InsufficientSpace) if out.len() < max => {
+                out.resize(out.len().saturating_mul(2).min(max), 0);
+            }
+            Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                bail_invalid!("Avro block inflates to more than {max} bytes")
+            }
+            Err(libdeflater::DecompressionError::BadData) => {
+                bail_invalid!("Avro block is not valid deflate data (corrupt or cut short)")
+            }
         }
     }
 }
@@ -1143,14 +1154,17 @@ mod tests {
         let data: Vec<u8> = (0..100_000u32)
             .flat_map(|i| (i % 251).to_le_bytes())
             .collect();
+        // Zeros inflate ~1000x: the output buffer must grow past its first guess.
+        let zeros = vec![0u8; 1 << 20];
         let mut c = flate2::Compress::new(flate2::Compression::default(), false);
-        let mut d = flate2::Decompress::new(false);
+        let mut d = libdeflater::Decompressor::new();
         let (mut packed, mut out) = (Vec::new(), Vec::new());
-        for _ in 0..2 {
-            deflate(&mut c, &data, &mut packed).unwrap();
-            inflate(&mut d, &packed, &mut out).unwrap();
-            assert_eq!(out, data);
+        for block in [&data, &zeros, &data] {
+            deflate(&mut c, block, &mut packed).unwrap();
+            let n = inflate(&mut d, &packed, &mut out).unwrap();
+            assert_eq!(&out[..n], &block[..]);
         }
+        deflate(&mut c, &data, &mut packed).unwrap();
         for n in [0, 1, packed.len() / 2, packed.len() - 1] {
             let e = inflate(&mut d, &packed[..n], &mut out).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::DataInvalid, "{n}: {e}");
@@ -1159,6 +1173,11 @@ mod tests {
         bad[0] ^= 0xff;
         bad[1] ^= 0xff;
         assert!(inflate(&mut d, &bad, &mut out).is_err());
+        // A block that inflates past the bound is refused, naming the bound.
+        deflate(&mut c, &zeros, &mut packed).unwrap();
+        let e = inflate_at_most(&mut d, &packed, &mut Vec::new(), 64 * 1024).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::DataInvalid);
+        assert!(e.to_string().contains("more than 65536 bytes"), "{e}");
     }
 
     #[test]
