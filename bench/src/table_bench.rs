@@ -16,6 +16,8 @@
 //!   too): Floe's `TableScan::to_arrow` against arrow-rs's `ParquetRecordBatchReader` over
 //!   the same files, against PyIceberg's `tbl.scan().to_arrow()`, and against deltalake's
 //!   `DeltaTable(path).to_pyarrow_table()` of its own table of the same rows;
+//! - selective scan of the same table (an `event_ts` range of half a day: one partition,
+//!   ~5% of the rows) against PyIceberg's `tbl.scan(row_filter).to_arrow()`;
 //! - planning a ~1%-selective filter on a generated table with 10,000 snapshots and
 //!   100,000 data files (cached under the work directory): Floe's `TableScan::plan_files`
 //!   against PyIceberg's `StaticTable.scan(row_filter).plan_files()`.
@@ -769,6 +771,12 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     }
     checks.push(scan_results.check);
     memory.extend(scan_results.memory);
+    let (result, check) = selective_scan(&env, &mut peer, &py_cat, &table, rounds)?;
+    results.push(PeerResult {
+        peer: "PyIceberg".to_owned(),
+        result,
+    });
+    checks.push(check);
 
     // ---- 3. planning ----------------------------------------------------------------------
     let plan_dir = opts
@@ -1220,6 +1228,97 @@ fn full_scan(
         memory,
         delta_files,
     })
+}
+
+/// The `event_ts` range of the selective scan: half of day 3, so one of the table's ten
+/// day partitions holds every match (about 5% of the rows).
+fn selective_bounds() -> (i64, i64) {
+    let lo = EPOCH_2024_US + 3 * DAY_US + DAY_US / 4;
+    (lo, lo + DAY_US / 2)
+}
+
+/// Selective scan of the partitioned table Floe wrote: Floe's `TableScan` with an
+/// `event_ts` range filter (partition pruning to one file, then row groups and rows) vs
+/// PyIceberg's `scan(row_filter=...).to_arrow()` on the same table; both must return the
+/// same rows, and exactly those in the range.
+fn selective_scan(
+    env: &FloeEnv,
+    peer: &mut PythonPeer,
+    py_cat: &Value,
+    table: &LoadedTable,
+    rounds: usize,
+) -> Result<(WorkloadResult, String)> {
+    let io = Arc::new(ObjectStoreFileRead::new(Arc::clone(&env.store)));
+    let metadata = Arc::clone(&table.metadata);
+    let (lo, hi) = selective_bounds();
+    let floe_scan = || -> Result<Vec<RecordBatch>> {
+        let filter = Reference::new("event_ts")
+            .greater_than_or_eq(Datum::Timestamp(lo))
+            .and(Reference::new("event_ts").less_than(Datum::Timestamp(hi)));
+        let scan = TableScanBuilder::new(Arc::clone(&metadata), io.clone())
+            .filter(filter)
+            .build()?;
+        Ok(env.rt.block_on(scan.to_arrow())?)
+    };
+    let batches = floe_scan()?;
+    let floe_digest = scan_digest(&batches)?;
+    // Every row Floe returns is in the range.
+    for batch in &batches {
+        let ts = batch
+            .column_by_name("event_ts")
+            .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+            .ok_or("selective scan: no event_ts timestamp column")?;
+        if ts.iter().flatten().any(|t| t < lo || t >= hi) {
+            return Err("selective scan: Floe returned a row outside the filter".into());
+        }
+    }
+    let req = json!({
+        "op": "scan", "db": py_cat["db"], "warehouse": py_cat["warehouse"], "name": "scan",
+        "lo": lo, "hi": hi,
+    });
+    let mut digest_req = req.clone();
+    digest_req["digest"] = json!(true);
+    let py = peer.request(&digest_req)?;
+    let py_digest = (
+        py["rows"].as_u64().unwrap_or(0),
+        py["event_id_sum"].as_i64().unwrap_or(0),
+        py["amount_nulls"].as_u64().unwrap_or(0),
+    );
+    if floe_digest != py_digest || floe_digest.0 == 0 {
+        return Err(format!(
+            "selective scan: different rows read: Floe {floe_digest:?}, PyIceberg {py_digest:?}"
+        )
+        .into());
+    }
+    let rows = floe_digest.0;
+    let check = format!(
+        "selective scan: Floe and PyIceberg read the same {} rows (equal row count, sum of \
+         event_id and null count of amount), every one inside the filter's range",
+        thousands(rows)
+    );
+    eprintln!("selective scan: Floe TableScan with a filter vs PyIceberg scan(row_filter)");
+    let cmp = alternate(
+        rounds,
+        || Ok(time_process(1, || Ok(()), |()| floe_scan())?.0),
+        || sample_of(&peer.request(&req)?),
+    )?;
+    progress("PyIceberg", &cmp);
+    Ok((
+        WorkloadResult {
+            name: "selective scan (`event_ts` in half a day)".to_owned(),
+            input: format!(
+                "Floe-written table, 10 day partitions; the filter keeps {} rows of one \
+                 partition",
+                thousands(rows)
+            ),
+            measure: Measure::Throughput {
+                items: rows,
+                unit: "rows",
+            },
+            cmp,
+        },
+        check,
+    ))
 }
 
 // ---- the planning table ---------------------------------------------------------------
