@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Peers for the `maintenance` benchmark of floe-bench: planning and full scans of the
-many-small-file table before and after compaction.
+many-small-file table before and after compaction, and metadata-only snapshot expiry.
 
 * planning: PyIceberg 0.12 ``StaticTable.from_metadata(path).scan().plan_files()`` on the
   metadata file Floe wrote, manifest cache cleared before each run
@@ -13,7 +13,8 @@ Times: wall (``perf_counter``) and this process's on-CPU time over all threads
 (``process_time``; DuckDB and pyarrow use their own threads).
 
 Run as ``maintenance_peers.py serve``: one JSON request a line on stdin, one JSON answer
-a line on stdout (``{"op": "info" | "plan" | "scan_duckdb", ...}``, see ``handle``).
+a line on stdout (``{"op": "info" | "plan" | "scan_duckdb" | "expire", ...}``, see
+``handle``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,36 @@ def scan_duckdb(req: dict[str, Any]) -> dict[str, Any]:
     return {"times": [t], "cpu_times": [c], "rows": rows}
 
 
+def expire(req: dict[str, Any]) -> dict[str, Any]:
+    """Metadata-only snapshot expiry with PyIceberg 0.12: registers the metadata file
+    ``metadata`` as ``bench.<name>`` in a SqlCatalog on ``db`` (untimed), then times
+    ``tbl.maintenance.expire_snapshots().older_than(now).commit()`` (PyIceberg's expiry
+    edits metadata only; it deletes no files) and reloads the table."""
+    from datetime import datetime, timezone
+
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    catalog = SqlCatalog("bench", uri=f"sqlite:///{req['db']}", warehouse=f"file://{req['warehouse']}")
+    if ("bench",) not in catalog.list_namespaces():
+        catalog.create_namespace("bench")
+    tbl = catalog.register_table(f"bench.{req['name']}", req["metadata"])
+    before = len(tbl.metadata.snapshots)
+    older_than = datetime.fromtimestamp(int(req["older_than_ms"]) / 1000, tz=timezone.utc)
+
+    def run() -> None:
+        tbl.maintenance.expire_snapshots().older_than(older_than).commit()
+
+    t, c, _ = _time(run)
+    after = catalog.load_table(f"bench.{req['name']}")
+    return {
+        "times": [t],
+        "cpu_times": [c],
+        "before": before,
+        "snapshots": len(after.metadata.snapshots),
+        "head": after.metadata.current_snapshot_id,
+    }
+
+
 def info() -> dict[str, Any]:
     import duckdb
     import pyiceberg
@@ -85,6 +116,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         return plan(req)
     if op == "scan_duckdb":
         return scan_duckdb(req)
+    if op == "expire":
+        return expire(req)
     if op == "info":
         return info()
     raise ValueError(f"unknown op {op!r}")

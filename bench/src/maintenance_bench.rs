@@ -16,6 +16,8 @@
 //!   and beside PyIceberg 0.12's `plan_files` on the same metadata file;
 //! - full scan (`TableScan::to_arrow`) beside DuckDB's `read_parquet` of the same files;
 //! - both again after `RewriteDataFiles` and `RewriteManifests`;
+//! - metadata-only expiry of a registered copy of the compacted table, beside PyIceberg's
+//!   `expire_snapshots` (which deletes no files), alternating;
 //! - expiry of the 500 append snapshots and the compaction's (`ExpireSnapshots`, keep the
 //!   last): dry runs (planning what to delete), then the real run, deleting the small
 //!   files; the files left in storage are then checked to be exactly the live ones.
@@ -121,6 +123,120 @@ impl Env {
             .rt
             .block_on(Table::load(catalog, &ident, self.store.clone()))?)
     }
+}
+
+/// Metadata-only snapshot expiry, Floe beside PyIceberg 0.12 (whose expiry edits
+/// metadata only): each round, each side registers `table`'s current metadata file as a
+/// new table of its own SQLite catalog (untimed), then expires every snapshot but the
+/// head and commits (timed). Both must leave exactly the head.
+struct MetaExpiry {
+    floe: Side,
+    peer: Side,
+    snapshots_before: usize,
+    check: String,
+}
+
+fn metadata_only_expiry(
+    env: &Env,
+    table: &Table,
+    peer: &mut PythonPeer,
+    root: &Path,
+    rounds: usize,
+) -> Result<MetaExpiry> {
+    let source = table
+        .metadata_location()
+        .ok_or("the compacted table has no metadata location")?
+        .to_owned();
+    let head = table
+        .metadata()
+        .current_snapshot_id()
+        .ok_or("the compacted table has no head")?;
+    let snapshots_before = table.metadata().snapshots().len();
+    let older_than = now_ms() + 1;
+    // One registered copy per round (and the warm-up) for Floe, made before timing.
+    let mut copies = Vec::with_capacity(rounds + 1);
+    for i in 0..=rounds {
+        let ident = TableIdent::new(env.ns.clone(), format!("expire_copy_{i}"))?;
+        env.rt
+            .block_on(env.catalog.register_table(&ident, &source))?;
+        let catalog: Arc<dyn Catalog> = env.catalog.clone();
+        copies.push(
+            env.rt
+                .block_on(Table::load(catalog, &ident, env.store.clone()))?,
+        );
+    }
+    copies.reverse();
+    let py_dir = root.join("pyiceberg-expire");
+    std::fs::create_dir_all(py_dir.join("warehouse"))?;
+    let mut py_round = 0;
+    let (mut floe, mut peer_side) = (Side::default(), Side::default());
+    let (mut floe_left, mut py_left) = (Vec::new(), Vec::new());
+    for i in 0..=rounds {
+        let copy = copies.pop().ok_or("no registered copy left")?;
+        let (s, m, left) = timed(|| {
+            let result = env.rt.block_on(
+                ExpireSnapshots::new(&copy)
+                    .older_than_ms(older_than)
+                    .retain_last(1)
+                    .clean_expired_files(false)
+                    .execute(),
+            )?;
+            Ok(snapshots_before - result.expired_snapshot_ids.len())
+        })?;
+        let reloaded = env.rt.block_on(env.catalog.load_table(copy.ident()))?;
+        floe_left.push((
+            left,
+            reloaded.metadata.snapshots().len(),
+            reloaded.metadata.current_snapshot_id(),
+        ));
+        py_round += 1;
+        let reply = peer.request(&json!({
+            "op": "expire", "db": py_dir.join("catalog.db"), "warehouse": py_dir.join("warehouse"),
+            "metadata": source, "name": format!("expire_copy_{py_round}"),
+            "older_than_ms": older_than,
+        }))?;
+        let first = |k: &str| reply.get(k).and_then(|t| t.get(0)).and_then(Value::as_f64);
+        let ps = Sample {
+            wall: first("times").ok_or_else(|| format!("peer answer without times: {reply}"))?,
+            cpu: first("cpu_times").unwrap_or(f64::NAN),
+        };
+        py_left.push((
+            reply.get("snapshots").and_then(Value::as_u64).unwrap_or(0) as usize,
+            reply.get("head").and_then(Value::as_i64),
+        ));
+        floe.mem = PeakRss::max(floe.mem, m);
+        peer_side.mem = PeakRss::max(peer_side.mem, peer.last_memory());
+        if i > 0 {
+            floe.push(s, m);
+            peer_side.push_peer(ps, peer);
+        }
+    }
+    let floe_ok = floe_left
+        .iter()
+        .all(|&(left, listed, current)| left == 1 && listed == 1 && current == Some(head));
+    let py_ok = py_left
+        .iter()
+        .all(|&(listed, current)| listed == 1 && current == Some(head));
+    if !floe_ok || !py_ok {
+        return Err(format!(
+            "metadata-only expiry of {snapshots_before} snapshots must leave the head \
+             {head} alone; Floe left (counted, listed, head) {floe_left:?}, PyIceberg \
+             (listed, head) {py_left:?}"
+        )
+        .into());
+    }
+    let check = format!(
+        "metadata-only expiry: in each of the {} runs per side, a fresh load of the expired \
+         copy lists exactly 1 of its {snapshots_before} snapshots, the head {head}, on both \
+         sides",
+        rounds + 1
+    );
+    Ok(MetaExpiry {
+        floe,
+        peer: peer_side,
+        snapshots_before,
+        check,
+    })
 }
 
 /// Writes each batch as its own data file, appending `FILES_PER_APPEND` per commit;
@@ -573,6 +689,10 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     eprintln!("planning and full scan after compaction");
     let after = plan_and_scan(&env, &compacted, &mut peer, rounds, &list)?;
 
+    // ---- metadata-only expiry beside PyIceberg ---------------------------------------
+    eprintln!("expiry, metadata only: Floe vs PyIceberg, alternating");
+    let meta_expiry = metadata_only_expiry(&env, &compacted, &mut peer, &root, rounds)?;
+
     // ---- expiry ---------------------------------------------------------------------
     eprintln!("expiry: dry runs, then the real one");
     let snapshots_total = compacted.metadata().snapshots().len();
@@ -830,6 +950,25 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         thousands(on_disk_before as u64),
         expired.failed_deletes.len()
     );
+    let meta_ratio = median(&meta_expiry.peer.wall) / median(&meta_expiry.floe.wall);
+    let _ = writeln!(
+        md,
+        "Metadata-only expiry beside PyIceberg 0.12 (whose `expire_snapshots` edits metadata \
+         and deletes no files): each round, each side registers the compacted table's \
+         metadata file ({} snapshots) as a new table of its own SQLite catalog (untimed), \
+         then expires every snapshot but the head and commits: Floe `ExpireSnapshots` with \
+         `clean_expired_files(false)`, PyIceberg \
+         `tbl.maintenance.expire_snapshots().older_than(now).commit()`.\n\n\
+         | side | wall, median (min – max) | on-CPU, median |\n|---|---:|---:|\n\
+         | Floe | {} | {} |\n| PyIceberg | {} | {} |\n\n\
+         Floe / PyIceberg: **{meta_ratio:.1}×** faster (wall), {} on-CPU.\n",
+        thousands(meta_expiry.snapshots_before as u64),
+        show_ms(&meta_expiry.floe.wall),
+        cpu_ms(&meta_expiry.floe.cpu),
+        show_ms(&meta_expiry.peer.wall),
+        cpu_ms(&meta_expiry.peer.cpu),
+        cpu_ratio_text(&meta_expiry.floe.cpu, &meta_expiry.peer.cpu)
+    );
 
     let mem_rows = vec![
         MemoryRow {
@@ -876,6 +1015,12 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             floe: exp_m,
             peer: "–".into(),
             peer_rss: None,
+        },
+        MemoryRow {
+            workload: "expiry, metadata only".into(),
+            floe: meta_expiry.floe.mem,
+            peer: "PyIceberg".into(),
+            peer_rss: meta_expiry.peer.mem,
         },
     ];
     md.push('\n');
@@ -924,6 +1069,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     ));
 
     md.push_str("## Checks\n\n");
+    let _ = writeln!(md, "- {}", meta_expiry.check);
     let _ = writeln!(
         md,
         "- rows: Floe scan before {}, after {}, after expiry {}; DuckDB before {}, after {}; \
