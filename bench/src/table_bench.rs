@@ -1054,6 +1054,16 @@ struct ScanResults {
 }
 
 /// Row count, sum of `event_id`, null count of `amount`: what both sides compare.
+/// A peer's scan digest from its reply: rows, sum of `event_id`, nulls of `amount` (as
+/// [`scan_digest`] computes them; zeros where missing).
+fn reply_digest(reply: &Value) -> (u64, i64, u64) {
+    (
+        reply["rows"].as_u64().unwrap_or(0),
+        reply["event_id_sum"].as_i64().unwrap_or(0),
+        reply["amount_nulls"].as_u64().unwrap_or(0),
+    )
+}
+
 fn scan_digest(batches: &[RecordBatch]) -> Result<(u64, i64, u64)> {
     let mut rows = 0u64;
     let mut sum = 0i64;
@@ -1133,11 +1143,7 @@ fn full_scan(
         "op": "scan", "db": py_cat["db"], "warehouse": py_cat["warehouse"], "name": "scan",
         "digest": true,
     }))?;
-    let py_digest = (
-        py["rows"].as_u64().unwrap_or(0),
-        py["event_id_sum"].as_i64().unwrap_or(0),
-        py["amount_nulls"].as_u64().unwrap_or(0),
-    );
+    let py_digest = reply_digest(&py);
     if floe_digest != raw_digest || floe_digest != py_digest || floe_digest.0 != rows as u64 {
         return Err(format!(
             "full scan: different rows read: Floe {floe_digest:?}, arrow-rs {raw_digest:?}, PyIceberg {py_digest:?}"
@@ -1186,11 +1192,7 @@ fn full_scan(
     let mut digest_req = req.clone();
     digest_req["digest"] = json!(true);
     let d = delta.request(&digest_req)?;
-    let delta_digest = (
-        d["rows"].as_u64().unwrap_or(0),
-        d["event_id_sum"].as_i64().unwrap_or(0),
-        d["amount_nulls"].as_u64().unwrap_or(0),
-    );
+    let delta_digest = reply_digest(&d);
     if delta_digest != floe_digest || d["columns"].as_u64() != Some(10) {
         return Err(format!(
             "full scan: deltalake read {delta_digest:?} in {} columns, Floe {floe_digest:?}",
@@ -1279,11 +1281,7 @@ fn selective_scan(
     let mut digest_req = req.clone();
     digest_req["digest"] = json!(true);
     let py = peer.request(&digest_req)?;
-    let py_digest = (
-        py["rows"].as_u64().unwrap_or(0),
-        py["event_id_sum"].as_i64().unwrap_or(0),
-        py["amount_nulls"].as_u64().unwrap_or(0),
-    );
+    let py_digest = reply_digest(&py);
     if floe_digest != py_digest || floe_digest.0 == 0 {
         return Err(format!(
             "selective scan: different rows read: Floe {floe_digest:?}, PyIceberg {py_digest:?}"
