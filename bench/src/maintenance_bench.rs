@@ -50,7 +50,7 @@ use crate::charts::{Chart, Series, render};
 use crate::harness::{Result, Sample, median, process_cpu_ns, spread};
 use crate::machine::Machine;
 use crate::memory::{self, MemoryRow, PeakRss, memory_section};
-use crate::peer::PythonPeer;
+use crate::peer::{PythonPeer, sample_of};
 use crate::report::{human, sig3, thousands, today};
 use crate::spec_bench::Options;
 use crate::table_bench::{input_batches, table_schema_json};
@@ -165,14 +165,11 @@ fn metadata_only_expiry(
                 .block_on(Table::load(catalog, &ident, env.store.clone()))?,
         );
     }
-    copies.reverse();
     let py_dir = root.join("pyiceberg-expire");
     std::fs::create_dir_all(py_dir.join("warehouse"))?;
-    let mut py_round = 0;
     let (mut floe, mut peer_side) = (Side::default(), Side::default());
     let (mut floe_left, mut py_left) = (Vec::new(), Vec::new());
-    for i in 0..=rounds {
-        let copy = copies.pop().ok_or("no registered copy left")?;
+    for (i, copy) in copies.into_iter().enumerate() {
         let (s, m, left) = timed(|| {
             let result = env.rt.block_on(
                 ExpireSnapshots::new(&copy)
@@ -189,17 +186,12 @@ fn metadata_only_expiry(
             reloaded.metadata.snapshots().len(),
             reloaded.metadata.current_snapshot_id(),
         ));
-        py_round += 1;
         let reply = peer.request(&json!({
             "op": "expire", "db": py_dir.join("catalog.db"), "warehouse": py_dir.join("warehouse"),
-            "metadata": source, "name": format!("expire_copy_{py_round}"),
+            "metadata": source, "name": format!("expire_copy_{i}"),
             "older_than_ms": older_than,
         }))?;
-        let first = |k: &str| reply.get(k).and_then(|t| t.get(0)).and_then(Value::as_f64);
-        let ps = Sample {
-            wall: first("times").ok_or_else(|| format!("peer answer without times: {reply}"))?,
-            cpu: first("cpu_times").unwrap_or(f64::NAN),
-        };
+        let ps = sample_of(&reply)?;
         py_left.push((
             reply.get("snapshots").and_then(Value::as_u64).unwrap_or(0) as usize,
             reply.get("head").and_then(Value::as_i64),
@@ -429,11 +421,7 @@ fn alternate_rounds(
         let (s, m, out) = timed(&mut floe)?;
         f_out = out;
         let reply = peer.request(req)?;
-        let first = |k: &str| reply.get(k).and_then(|t| t.get(0)).and_then(Value::as_f64);
-        let ps = Sample {
-            wall: first("times").ok_or_else(|| format!("peer answer without times: {reply}"))?,
-            cpu: first("cpu_times").unwrap_or(f64::NAN),
-        };
+        let ps = sample_of(&reply)?;
         p_out = reply.get(key).and_then(Value::as_u64).unwrap_or(0);
         f_side.mem = PeakRss::max(f_side.mem, m);
         p_side.mem = PeakRss::max(p_side.mem, peer.last_memory());

@@ -76,19 +76,23 @@ impl PythonPeer {
 
     /// Sends a request for one run and returns its times (`times[0]`, `cpu_times[0]`).
     pub fn timed(&mut self, req: &Value) -> Result<Sample> {
-        let reply = self.request(req)?;
-        let first = |key: &str| {
-            reply
-                .get(key)
-                .and_then(|t| t.get(0))
-                .and_then(Value::as_f64)
-        };
-        let wall = first("times").ok_or_else(|| format!("peer answer without times: {reply}"))?;
-        Ok(Sample {
-            wall,
-            cpu: first("cpu_times").unwrap_or(f64::NAN),
-        })
+        sample_of(&self.request(req)?)
     }
+}
+
+/// The times of one run in a peer's reply: `times[0]` (wall, required) and
+/// `cpu_times[0]` (NaN when absent).
+pub fn sample_of(reply: &Value) -> Result<Sample> {
+    let first = |key: &str| {
+        reply
+            .get(key)
+            .and_then(|t| t.get(0))
+            .and_then(Value::as_f64)
+    };
+    Ok(Sample {
+        wall: first("times").ok_or_else(|| format!("peer answer without times: {reply}"))?,
+        cpu: first("cpu_times").unwrap_or(f64::NAN),
+    })
 }
 
 impl Drop for PythonPeer {

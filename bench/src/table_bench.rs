@@ -56,10 +56,10 @@ use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 
 use crate::data::Rng;
-use crate::harness::{Comparison, Result, Sample, alternate, inner_runs, median, time_process};
+use crate::harness::{Comparison, Result, alternate, inner_runs, median, time_process};
 use crate::machine::Machine;
 use crate::memory::{MemoryRow, alternate_tracked, memory_section};
-use crate::peer::{DELTALAKE_SCRIPT, PythonPeer};
+use crate::peer::{DELTALAKE_SCRIPT, PythonPeer, sample_of};
 use crate::report::{Measure, PeerResult, WorkloadResult, peer_tables, thousands, today};
 use crate::spec_bench::Options;
 
@@ -948,19 +948,6 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
     drop(delta);
     crate::workdir::discard(&opts.work_dir, &root)?;
     Ok(path)
-}
-
-fn sample_of(reply: &Value) -> Result<Sample> {
-    let first = |key: &str| {
-        reply
-            .get(key)
-            .and_then(|t| t.get(0))
-            .and_then(Value::as_f64)
-    };
-    Ok(Sample {
-        wall: first("times").ok_or_else(|| format!("peer answer without times: {reply}"))?,
-        cpu: first("cpu_times").unwrap_or(f64::NAN),
-    })
 }
 
 fn write_vs_raw(
