@@ -20,8 +20,8 @@ Two ways to run it:
 
 * one-shot: ``pyiceberg_spec.py decode-manifest PATH --runs N`` (also ``parse-metadata
   PATH``, ``encode-manifest SRC OUT``) prints ``{"times": [seconds, ...], "cpu_times":
-  [...], ...}``: wall time (``perf_counter``) and this thread's on-CPU time
-  (``thread_time``) of each run;
+  [...], ...}``: wall time (``perf_counter``) and this process's on-CPU time,
+  all threads (``process_time``), of each run;
 * ``pyiceberg_spec.py serve``: reads one JSON request a line on stdin and answers one JSON
   line on stdout, so floe-bench can alternate Floe and PyIceberg run by run in one warm
   process. Requests: ``{"op": "decode_manifest" | "parse_metadata" | "encode_manifest" |
@@ -156,17 +156,17 @@ def _manifest_file(path: str, spec_id: int = 0) -> ManifestFile:
 
 
 def _time(fn: Any, runs: int) -> tuple[list[float], list[float], Any]:
-    """Wall times (perf_counter) and on-CPU times of this thread (thread_time), seconds."""
+    """Wall times (perf_counter) and on-CPU times of this process (process_time), seconds."""
     times = []
     cpu_times = []
     result = None
     for _ in range(runs):
         result = None  # free the previous result before the clock starts
-        cpu_start = time.thread_time()
+        cpu_start = time.process_time()
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
-        cpu_times.append(time.thread_time() - cpu_start)
+        cpu_times.append(time.process_time() - cpu_start)
     return times, cpu_times, result
 
 

@@ -3,7 +3,8 @@
 //! keeps every round's time so the report can give medians, spread and ratios.
 //!
 //! Every run is measured twice: wall time (the headline figure) and the on-CPU time of
-//! the thread that ran it, which other processes on a shared machine disturb far less.
+//! the process that ran it (all its threads), which other processes on a shared machine
+//! disturb far less.
 //!
 //! ```
 //! use floe_bench::harness::{Sample, alternate, time_mean_secs};
@@ -31,39 +32,33 @@ pub fn time_secs<T>(f: impl FnOnce() -> T) -> f64 {
     elapsed.as_secs_f64()
 }
 
-/// One run's wall time and on-CPU time of the running thread, in seconds.
+/// One run's wall time and on-CPU time (of the process, all threads), in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
     /// Wall-clock time.
     pub wall: f64,
-    /// Time the thread spent on a CPU (NaN where the OS does not say).
+    /// Time the process's threads spent on a CPU (NaN where the OS does not say).
     pub cpu: f64,
 }
 
-/// On-CPU time of the calling thread in nanoseconds, from `/proc/thread-self/schedstat`
-/// (the same clock as `CLOCK_THREAD_CPUTIME_ID`, which the Python peer reads with
-/// `time.thread_time()`).
-pub fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
 /// On-CPU time of the whole process in nanoseconds: every thread, including threads that
-/// have exited, from the `utime` and `stime` fields of `/proc/self/stat` (clock ticks,
-/// taken as 10 ms each, Linux's `USER_HZ`). For workloads that use more than one thread
-/// (Tokio's blocking pool for file IO; the peer's thread pools), where the calling
-/// thread's time would undercount; resolution 10 ms, so time runs of ≥ 0.2 s.
+/// have exited (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, the clock Python's
+/// `time.process_time()` reads). Counts the threads a workload starts itself (a manifest
+/// decoded on several threads, Tokio's blocking pool for file IO) as well as the
+/// calling thread.
 pub fn process_cpu_ns() -> Option<u64> {
-    stat_cpu_ns("/proc/self/stat")
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    let secs = u64::try_from(t.tv_sec).ok()?;
+    let nanos = u64::try_from(t.tv_nsec).ok()?;
+    Some(secs * 1_000_000_000 + nanos)
 }
 
-/// [`process_cpu_ns`] of another process (e.g. a server the benchmark started).
+/// On-CPU time of another process (e.g. a server the benchmark started) in nanoseconds:
+/// every thread, including threads that have exited, from the `utime` and `stime` fields
+/// of `/proc/<pid>/stat` (clock ticks, taken as 10 ms each, Linux's `USER_HZ`), so time
+/// runs of ≥ 0.2 s.
 pub fn pid_cpu_ns(pid: u32) -> Option<u64> {
-    stat_cpu_ns(&format!("/proc/{pid}/stat"))
-}
-
-fn stat_cpu_ns(path: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(path).ok()?;
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at field 3, `state`.
     let rest = s.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -134,11 +129,11 @@ pub fn time_mean_prepared<I, T>(
     let mut keep = Vec::with_capacity(inner as usize);
     for _ in 0..inner {
         let input = prepare();
-        let cpu_start = thread_cpu_ns();
+        let cpu_start = process_cpu_ns();
         let start = Instant::now();
         let out = f(input)?;
         wall += start.elapsed();
-        cpu += cpu_secs(cpu_start, thread_cpu_ns());
+        cpu += cpu_secs(cpu_start, process_cpu_ns());
         keep.push(black_box(out));
     }
     drop(keep);
@@ -201,7 +196,7 @@ impl Comparison {
     }
 }
 
-/// Rounds where either side measured no time (an on-CPU reading below the 10 ms
+/// Rounds where either side measured no time (an on-CPU reading below a clock's
 /// tick) have no ratio and are left out.
 fn ratio_spread(floe: &[f64], peer: &[f64]) -> (f64, f64) {
     let ratios: Vec<f64> = floe

@@ -117,9 +117,10 @@ impl Report {
         if self.results.iter().all(|r| r.cmp.has_cpu()) {
             let _ = writeln!(
                 s,
-                "\nOn-CPU time of the running thread in the same runs (Floe: \
-                 `/proc/thread-self/schedstat`; {p}: `time.thread_time()`). Time spent waiting \
-                 for a CPU on this shared machine is not in it, so it moves less from run to run:\n",
+                "\nOn-CPU time of the process in the same runs, all its threads (Floe: \
+                 `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`; {p}: `time.process_time()`). Time \
+                 spent waiting for a CPU on this shared machine is not in it, so it moves less \
+                 from run to run; where Floe uses two cores, its CPU time exceeds its wall time:\n",
                 p = self.peer_short()
             );
             let _ = writeln!(
@@ -193,7 +194,7 @@ impl Report {
 
 /// Median, fastest and slowest of a series, formatted for the measure. For throughput the
 /// spread runs from the slowest round to the fastest. Rounds that measured no time (an
-/// on-CPU reading below the 10 ms tick) are left out of the spread.
+/// on-CPU reading below a clock's tick) are left out of the spread.
 fn show(measure: &Measure, times: &[f64]) -> (String, String, String) {
     let med = median(times);
     let measured: Vec<f64> = times.iter().copied().filter(|t| *t > 0.0).collect();

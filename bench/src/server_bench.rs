@@ -787,8 +787,9 @@ fn clients_section(
          metadata JSON and serializes the answer). \
          × PyIceberg = req/s over PyIceberg's single-process SqlCatalog `load_table` rate \
          (median of the rounds above, {}/s). On-CPU per request: the user + system time \
-         of the server process and of the load generator over the runs (`/proc/<pid>/stat`, \
-         10 ms ticks) divided by the requests answered; on 2 cores, 1 s of wall time has \
+         of the server process (`/proc/<pid>/stat`, 10 ms ticks) and of the load generator \
+         (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`) over the runs, divided by the \
+         requests answered; on 2 cores, 1 s of wall time has \
          2 s of CPU to share between the two.\n",
         sig3(1.0 / median(&vs_sql.peer))
     );

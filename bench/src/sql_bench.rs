@@ -628,7 +628,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
          `tpch.*` of an embedded SQLite catalog through `floe_client::sql`) and on a plain \
          DataFusion session whose listing tables are the same tables' `data/` folders (the \
          same Parquet files), alternately: one untimed warm-up each, then {rounds} rounds. \
-         Wall time and whole-process on-CPU time (`/proc/self/stat`, 10 ms ticks), median \
+         Wall time and whole-process on-CPU time (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`), median \
          (min–max), in ms.\n"
     );
     md.push_str("## Machine\n\n");

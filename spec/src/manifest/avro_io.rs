@@ -563,12 +563,32 @@ impl<'a> Container<'a> {
     /// blocks (deflate through one reused inflater).
     pub(crate) fn for_each_record(
         &self,
-        mut f: impl FnMut(&mut Cursor<'_>) -> Result<()>,
+        f: impl FnMut(&mut Cursor<'_>) -> Result<()>,
     ) -> Result<()> {
+        self.for_each_record_in(0, self.body.len(), f).map(|_| ())
+    }
+
+    /// The body's length in bytes (all blocks, compressed).
+    pub(crate) fn body_len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// [`Container::for_each_record`] over the blocks that start at body offset `start`
+    /// and before `end`, following the chain of block headers from `start`; returns the
+    /// offset where the last of them ends. `start` must be where a block starts; a
+    /// caller that guessed it (see [`Container::split_points`]) checks that the part
+    /// before ends exactly there.
+    pub(crate) fn for_each_record_in(
+        &self,
+        start: usize,
+        end: usize,
+        mut f: impl FnMut(&mut Cursor<'_>) -> Result<()>,
+    ) -> Result<usize> {
         let mut cur = Cursor::new(self.body);
+        cur.pos = start.min(self.body.len());
         let mut scratch = Vec::new();
         let mut inflater: Option<libdeflater::Decompressor> = None;
-        while cur.remaining() > 0 {
+        while cur.pos < end && cur.remaining() > 0 {
             let count = cur.len_prefix()?;
             let size = cur.len_prefix()?;
             let data = cur.take(size)?;
@@ -600,7 +620,33 @@ impl<'a> Container<'a> {
                 );
             }
         }
-        Ok(())
+        Ok(cur.pos)
+    }
+
+    /// Body offsets that split the blocks into about `parts` runs of equal size, for
+    /// decoding the runs in parallel: `0`, then for each further part the first offset
+    /// after a sync marker at or past its share of the body, then the body's length.
+    ///
+    /// Found by searching for the marker bytes, so an offset is only probably where a
+    /// block starts (a block's data may hold the marker's 16 bytes by chance or by
+    /// design). Decoding checks it: the run before an offset must end exactly there
+    /// (see [`Container::for_each_record_in`]).
+    pub(crate) fn split_points(&self, parts: usize) -> Vec<usize> {
+        let len = self.body.len();
+        let finder = memchr::memmem::Finder::new(self.marker);
+        let mut points = vec![0];
+        for i in 1..parts.max(1) {
+            let from = len / parts * i;
+            let Some(found) = self.body.get(from..).and_then(|rest| finder.find(rest)) else {
+                break;
+            };
+            let point = from + found + self.marker.len();
+            if point < len && points.last().is_some_and(|&last| point > last) {
+                points.push(point);
+            }
+        }
+        points.push(len);
+        points
     }
 }
 

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::avro_io::{ContainerWriter, put_int, put_long, put_str, put_union_branch};
+use super::avro_io::{Container, ContainerWriter, put_int, put_long, put_str, put_union_branch};
 use super::*;
 use crate::ErrorKind;
 use crate::manifest_list::{FieldSummary, ManifestFile, ManifestList, ManifestListWriter};
@@ -626,6 +626,92 @@ fn truncated_and_corrupted_input_is_an_error() {
     }
     assert!(ManifestList::parse(&bytes[..20], &HashMap::new()).is_err());
     assert!(Manifest::parse(b"not avro at all").is_err());
+}
+
+/// A manifest of `n` entries, each with `key_metadata` set to `key`.
+fn many_entries(n: i64, codec: AvroCodec, key: &[u8]) -> Vec<u8> {
+    let mut w = ManifestWriter::new(
+        metadata(wide_spec(), FormatVersion::V2, ManifestContentType::Data),
+        Some(9),
+    )
+    .with_codec(codec);
+    for k in 0..n {
+        let mut f = full_file(k, wide_partition(k));
+        f.key_metadata = Some(key.to_vec());
+        w.add(f).unwrap();
+    }
+    w.finish("m.avro").unwrap().0
+}
+
+#[test]
+fn decoding_on_several_threads_equals_one_pass() {
+    for codec in [AvroCodec::Deflate, AvroCodec::Null, AvroCodec::Zstd] {
+        let bytes = many_entries(3_000, codec, &[7; 4]);
+        let one = Manifest::parse_in_threads(&bytes, Some(1)).unwrap();
+        assert_eq!(one.entries.len(), 3_000);
+        for threads in [2, 3, 8] {
+            let many = Manifest::parse_in_threads(&bytes, Some(threads)).unwrap();
+            assert_eq!(many, one, "{codec:?} on {threads} threads");
+        }
+        assert_eq!(Manifest::parse(&bytes).unwrap(), one);
+    }
+}
+
+#[test]
+fn a_sync_marker_inside_block_data_falls_back_to_one_pass() {
+    // Every entry's key metadata is 16 bytes that are then made the file's sync marker,
+    // so a split point searched for in the body lands inside a record.
+    let key = *b"0123456789abcdef";
+    let mut bytes = many_entries(2_000, AvroCodec::Null, &key);
+    let c = Container::parse(&bytes, "manifest").unwrap();
+    let marker: [u8; 16] = bytes[bytes.len() - 16..].try_into().unwrap();
+    assert!(c.split_points(4).len() > 2);
+    drop(c);
+    let mut i = 0;
+    while i + 16 <= bytes.len() {
+        if bytes[i..i + 16] == marker {
+            bytes[i..i + 16].copy_from_slice(&key);
+            i += 16;
+        } else {
+            i += 1;
+        }
+    }
+    let c = Container::parse(&bytes, "manifest").unwrap();
+    let points = c.split_points(4);
+    assert!(points.len() > 2, "{points:?}");
+    // The guessed points are inside records: a run does not end on them.
+    let ended = c
+        .for_each_record_in(0, points[1], |cur| cur.take(cur.remaining()).map(|_| ()))
+        .unwrap();
+    assert_ne!(ended, points[1]);
+    drop(c);
+    let one = Manifest::parse_in_threads(&bytes, Some(1)).unwrap();
+    assert_eq!(one.entries.len(), 2_000);
+    assert!(
+        one.entries
+            .iter()
+            .all(|e| e.data_file.key_metadata.as_deref() == Some(&key[..]))
+    );
+    assert_eq!(Manifest::parse_in_threads(&bytes, Some(4)).unwrap(), one);
+}
+
+#[test]
+fn errors_on_several_threads_are_the_ones_of_one_pass() {
+    let bytes = many_entries(3_000, AvroCodec::Deflate, &[1]);
+    let c = Container::parse(&bytes, "manifest").unwrap();
+    let header = bytes.len() - c.body_len();
+    let points = c.split_points(2);
+    assert_eq!(points.len(), 3, "{points:?}");
+    drop(c);
+    // Corrupt the block data of the second run, then of the first.
+    for at in [header + points[1] + 40, header + 40, bytes.len() - 30] {
+        let mut b = bytes.clone();
+        b[at..at + 8].fill(0xff);
+        let one = Manifest::parse_in_threads(&b, Some(1)).unwrap_err();
+        let many = Manifest::parse_in_threads(&b, Some(2)).unwrap_err();
+        assert_eq!(many.kind(), ErrorKind::DataInvalid);
+        assert_eq!(many.message(), one.message(), "byte {at}");
+    }
 }
 
 fn hand_made(schema_json: &str, kv: &[(&str, String)], record: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
