@@ -167,9 +167,12 @@ impl IncrementalAppendScan {
         Ok(reader_for(&self.ctx, self.batch_size)?.read(tasks))
     }
 
-    /// Collects the appended rows.
+    /// Collects the appended rows (see [`ArrowReader::read_all`]).
     pub async fn to_arrow(&self) -> Result<Vec<RecordBatch>> {
-        self.to_stream().await?.try_collect().await
+        let tasks = self.plan_files().await?;
+        reader_for(&self.ctx, self.batch_size)?
+            .read_all(tasks)
+            .await
     }
 }
 

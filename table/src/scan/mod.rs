@@ -48,7 +48,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use futures::TryStreamExt;
 
 use floe_spec::expr::{BoundExpression, Expression};
 use floe_spec::schema::{Schema, SchemaRef};
@@ -399,9 +398,10 @@ impl TableScan {
         Ok(self.reader()?.read(tasks))
     }
 
-    /// Plans the scan and collects its rows.
+    /// Plans the scan and collects its rows (see [`ArrowReader::read_all`]).
     pub async fn to_arrow(&self) -> Result<Vec<RecordBatch>> {
-        self.to_stream().await?.try_collect().await
+        let tasks = self.plan_files().await?;
+        self.reader()?.read_all(tasks).await
     }
 }
 

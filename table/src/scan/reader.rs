@@ -46,7 +46,7 @@ use floe_spec::types::{
 use floe_spec::values::{Datum, decimal_from_be_bytes};
 
 use super::arrow_types::{field_id, unview_type, view_type};
-use super::decode_ahead::decode_ahead;
+use super::decode_ahead::{AHEAD_ALL, AHEAD_BATCHES, decode_ahead};
 use super::delete_index::{POS_DELETE_FILE_PATH_ID, POS_DELETE_POS_ID};
 use super::evolve::evolve_column;
 use super::name_mapping::{DEFAULT_NAME_MAPPING, NameMapping};
@@ -336,6 +336,17 @@ impl ArrowReader {
     /// Reads the tasks, opening up to the configured number of files at a time (and
     /// decoding them in parallel, see the module docs); the batches come in task order.
     pub fn read(&self, tasks: Vec<FileScanTask>) -> ArrowRecordBatchStream {
+        self.read_ahead(tasks, AHEAD_BATCHES)
+    }
+
+    /// Reads the tasks like [`ArrowReader::read`] and collects every batch. Each open
+    /// file decodes all its batches without waiting for the ones before it to be taken,
+    /// so every core decodes until the end.
+    pub async fn read_all(&self, tasks: Vec<FileScanTask>) -> Result<Vec<RecordBatch>> {
+        self.read_ahead(tasks, AHEAD_ALL).try_collect().await
+    }
+
+    fn read_ahead(&self, tasks: Vec<FileScanTask>, ahead: usize) -> ArrowRecordBatchStream {
         let this = self.clone();
         let concurrency = self.inner.concurrency;
         let parallel = self.inner.parallel_decode;
@@ -344,7 +355,11 @@ impl ArrowReader {
                 let this = this.clone();
                 async move {
                     let file = this.read_task(t, RowMode::Live).await?;
-                    Ok::<_, Error>(if parallel { decode_ahead(file) } else { file })
+                    Ok::<_, Error>(if parallel {
+                        decode_ahead(file, ahead)
+                    } else {
+                        file
+                    })
                 }
             })
             .buffered(concurrency)

@@ -67,6 +67,7 @@
 //! # });
 //! ```
 
+mod encode;
 pub mod equality_delete;
 pub mod location;
 pub mod metrics;

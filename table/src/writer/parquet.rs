@@ -1,30 +1,34 @@
-//! One Parquet data or delete file, written through arrow-rs's `AsyncArrowWriter` into
-//! an object store, and described on close by a [`DataFile`] with Iceberg metrics.
+//! One Parquet data or delete file, encoded by arrow-rs's column writers (the columns of
+//! a large batch on several threads, see [`super::encode`]) and uploaded into an object
+//! store, then described on close by a [`DataFile`] with Iceberg metrics.
 //!
 //! The Parquet schema carries the Iceberg field id of every field (arrow-rs takes them
-//! from the `PARQUET:field_id` metadata of the Arrow schema). Row groups are flushed
+//! from the `PARQUET:field_id` metadata of the Arrow schema). Row groups are finished
 //! when they reach `write.parquet.row-group-size-bytes` and uploaded as they are, so a
 //! writer holds about one row group in memory.
 
 use std::sync::Arc;
 
-use ::parquet::arrow::AsyncArrowWriter;
 use arrow::array::RecordBatch;
+use bytes::Bytes;
 use floe_spec::manifest::{DataFile, DataFileFormat};
 use floe_spec::values::Datum;
 use object_store::buffered::BufWriter;
+use tokio::io::AsyncWriteExt;
 
 use super::WriterContext;
+use super::encode::ParquetEncoder;
 use super::location::OutputFile;
 use super::metrics::{NanCounts, fill_metrics};
 use crate::arrow_schema::align_struct_batch;
-use crate::error::{Error, ErrorKind, Result, parquet_error};
+use crate::error::{Error, ErrorKind, Result};
 use crate::io::FileIO;
 
 /// Writes one Parquet file.
 pub struct ParquetWriter {
     context: Arc<WriterContext>,
-    writer: AsyncArrowWriter<BufWriter>,
+    encoder: ParquetEncoder,
+    upload: BufWriter,
     output: OutputFile,
     partition: Vec<Option<Datum>>,
     nans: NanCounts,
@@ -48,16 +52,13 @@ impl ParquetWriter {
         output: OutputFile,
         partition: Vec<Option<Datum>>,
     ) -> Result<Self> {
-        let object_writer = output.writer();
-        let writer = AsyncArrowWriter::try_new(
-            object_writer,
-            context.arrow_schema().clone(),
-            Some(context.parquet_properties()),
-        )
-        .map_err(|e| parquet_error(&format!("starting {}", output.location), e))?;
+        let encoder =
+            ParquetEncoder::try_new(context.arrow_schema().clone(), context.parquet_properties())
+                .map_err(|e| e.with_context("file", &output.location))?;
         Ok(Self {
             context,
-            writer,
+            encoder,
+            upload: output.writer(),
             output,
             partition,
             nans: NanCounts::default(),
@@ -91,17 +92,27 @@ impl ParquetWriter {
             &aligned
         };
         self.nans.update(self.context.row_type(), batch);
-        self.writer
+        self.encoder
             .write(batch)
-            .await
-            .map_err(|e| parquet_error(&format!("writing {}", self.output.location), e))?;
+            .map_err(|e| e.with_context("file", &self.output.location))?;
         self.rows += batch.num_rows() as u64;
-        Ok(())
+        self.upload_finished().await
+    }
+
+    /// Uploads the bytes of the row groups finished so far.
+    async fn upload_finished(&mut self) -> Result<()> {
+        let bytes = self.encoder.take_buffer()?;
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.upload.put(Bytes::from(bytes)).await.map_err(|e| {
+            Error::new(ErrorKind::Io, format!("uploading {}", self.output.location)).with_source(e)
+        })
     }
 
     /// Bytes written so far plus the estimated encoded size of the buffered row group.
     pub fn estimated_size(&self) -> u64 {
-        (self.writer.bytes_written() + self.writer.in_progress_size()) as u64
+        (self.encoder.bytes_written() + self.encoder.in_progress_size()) as u64
     }
 
     /// Rows written so far.
@@ -117,11 +128,18 @@ impl ParquetWriter {
     /// Finishes the file (footer, upload) and describes it.
     pub async fn close(mut self) -> Result<DataFile> {
         let metadata = self
-            .writer
+            .encoder
             .finish()
-            .await
-            .map_err(|e| parquet_error(&format!("finishing {}", self.output.location), e))?;
-        let size = i64::try_from(self.writer.bytes_written())
+            .map_err(|e| e.with_context("file", &self.output.location))?;
+        self.upload_finished().await?;
+        self.upload.shutdown().await.map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("finishing the upload of {}", self.output.location),
+            )
+            .with_source(e)
+        })?;
+        let size = i64::try_from(self.encoder.bytes_written())
             .map_err(|_| Error::new(ErrorKind::Unexpected, "file size does not fit in 64 bits"))?;
         let mut file = DataFile::new(
             DataFileFormat::Parquet,
@@ -139,8 +157,8 @@ impl ParquetWriter {
 
     /// Abandons the file: the upload is aborted and nothing is left in the store.
     pub async fn abort(self) -> Result<()> {
-        let mut inner = self.writer.into_inner();
-        match inner.abort().await {
+        let mut upload = self.upload;
+        match upload.abort().await {
             Ok(()) => Ok(()),
             Err(e) => Err(Error::new(
                 ErrorKind::Io,
