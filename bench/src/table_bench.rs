@@ -469,11 +469,12 @@ pub fn scan_loop(dir: &Path, rows: usize, scan: &str, iterations: usize) -> Resu
     Ok(start.elapsed().as_secs_f64() / iterations.max(1) as f64)
 }
 
-/// A set-up for profilers (`bench/examples/table_loop.rs`): the suite's unpartitioned
-/// write of `rows` rows into files under `dir`, `iterations` times: `"floe"` (a
-/// `RollingFileWriter`, as the suite) or `"raw"` (arrow-rs's `ArrowWriter` into a
-/// `BufWriter<File>` with the same `WriterProperties`). Returns the mean seconds per
-/// write.
+/// A set-up for profilers (`bench/examples/table_loop.rs`): the suite's write of `rows`
+/// rows into files under `dir`, `iterations` times: `"floe"` (a `RollingFileWriter`, as
+/// the suite's unpartitioned write), `"raw"` (arrow-rs's `ArrowWriter` into a
+/// `BufWriter<File>` with the same `WriterProperties`) or `"partitioned"` (a
+/// `PartitionedWriter` by `day(event_ts)`, as the suite's partitioned append). Returns
+/// the mean seconds per write.
 pub fn write_loop(dir: &Path, rows: usize, write: &str, iterations: usize) -> Result<f64> {
     use parquet::arrow::ArrowWriter;
 
@@ -505,7 +506,19 @@ pub fn write_loop(dir: &Path, rows: usize, write: &str, iterations: usize) -> Re
                 &location,
                 &props,
             )?);
-            rt.block_on(rolling_write(&ctx, locations, &batches))?;
+            if write == "partitioned" {
+                let schema = table_schema()?;
+                let mut w =
+                    PartitionedWriter::try_new(Arc::clone(&ctx), &schema, &day_spec()?, locations)?;
+                rt.block_on(async {
+                    for b in &batches {
+                        w.write(b).await?;
+                    }
+                    w.close().await
+                })?;
+            } else {
+                rt.block_on(rolling_write(&ctx, locations, &batches))?;
+            }
         }
     }
     Ok(start.elapsed().as_secs_f64() / iterations.max(1) as f64)
