@@ -15,7 +15,7 @@
 
 use std::cmp::Reverse;
 use std::ops::Range;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::arrow::arrow_writer::{
@@ -33,12 +33,6 @@ use crate::error::{Error, ErrorKind, Result, parquet_error};
 /// closed) worth a second thread: encoding 1 MiB takes a few milliseconds, starting a
 /// thread some 50 µs.
 const MIN_BYTES_PER_THREAD: usize = 1 << 20;
-
-/// The threads encoding may use: the CPUs this process may use, at most 8.
-fn cpus() -> usize {
-    static CPUS: OnceLock<usize> = OnceLock::new();
-    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
-}
 
 /// How many threads an encoder may use.
 #[derive(Debug, Clone, Copy)]
@@ -129,7 +123,8 @@ impl ParquetEncoder {
             max_row_group_bytes,
             failed: false,
             parallelism: Parallelism {
-                threads: cpus(),
+                // The CPUs this process may use, at most 8.
+                threads: super::cpus().min(8),
                 min_bytes: MIN_BYTES_PER_THREAD,
             },
         })

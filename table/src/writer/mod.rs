@@ -98,6 +98,14 @@ pub use self::rolling::RollingFileWriter;
 use crate::arrow_schema::field_to_arrow;
 use crate::error::{Error, Result};
 
+/// The CPUs this process may use (read once): how many partition files are encoded at
+/// once by default, and the bound of the threads that encode one file's columns.
+pub(crate) fn cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS
+        .get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+}
+
 /// Table property: Parquet compression codec (`zstd`, `snappy`, `gzip`, `uncompressed`).
 pub const PARQUET_COMPRESSION: &str = "write.parquet.compression-codec";
 /// Default of [`PARQUET_COMPRESSION`], as Java (since 1.4) and PyIceberg.

@@ -50,11 +50,6 @@ pub struct PartitionedWriter {
     done: Vec<DataFile>,
 }
 
-/// The default number of partition files encoded at once: the machine's cores.
-fn default_parallelism() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-}
-
 impl std::fmt::Debug for PartitionedWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PartitionedWriter")
@@ -88,7 +83,7 @@ impl PartitionedWriter {
             locations,
             open: HashMap::new(),
             max_open: None,
-            parallelism: default_parallelism(),
+            parallelism: super::cpus(),
             tick: 0,
             done: Vec::new(),
         })
